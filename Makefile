@@ -1,0 +1,44 @@
+# The user's interface. Every target that touches a database follows scripts/with-db's rules:
+# MONGO_URI (environment or .env) wins; otherwise the local dev server is started and used.
+SHELL := bash
+.DEFAULT_GOAL := help
+CARGO ?= cargo
+MIGRATE := $(CARGO) run --quiet --locked --bin migrate --
+
+.PHONY: help migrate migrate-status migrate-down test lint hooks db-start db-stop db-status bench
+
+help: ## List the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-16s %s\n", $$1, $$2}'
+
+migrate: ## Apply pending migrations (local dev server unless MONGO_URI is set)
+	@scripts/with-db $(MIGRATE) up
+
+migrate-status: ## List applied (✓) and pending migrations
+	@scripts/with-db $(MIGRATE) status
+
+migrate-down: ## Roll back the most recently applied migration
+	@scripts/with-db $(MIGRATE) down
+
+test: ## Run every test against a throwaway server on a free port
+	@scripts/test
+
+lint: ## The migration lint (cargo build), clippy and rustfmt
+	$(CARGO) build --workspace --locked
+	$(CARGO) clippy --workspace --all-targets --all-features --locked -- -D warnings
+	$(CARGO) fmt --all --check
+
+bench: ## Benchmarks of the build-time pass (prints a table)
+	$(CARGO) bench --locked -p mongo-migrate-build --bench build_pass
+
+hooks: ## Install the pre-commit hook (git config core.hooksPath .githooks)
+	git config core.hooksPath .githooks
+	@echo "pre-commit hook installed: .githooks/pre-commit runs the migration lint"
+
+db-start: ## Start the local dev server (data persists in .dev/data/dev)
+	@scripts/dev-db start --name dev --port $${DEV_DB_PORT:-27117}
+
+db-stop: ## Stop the local dev server
+	@scripts/dev-db stop --name dev
+
+db-status: ## Is the local dev server running?
+	@scripts/dev-db status --name dev

@@ -1,0 +1,64 @@
+//! One migration as the generated registry describes it.
+
+use std::fmt;
+use std::future::Future;
+use std::pin::Pin;
+
+use mongodb::Database;
+
+/// The error a migration's `upgrade` or `downgrade` returns.
+///
+/// Migrations are user code: any error converts into it with `?`, and `.context(…)` adds the
+/// story of what was being done. The runner prints its whole cause chain.
+pub type MigrationError = anyhow::Error;
+
+/// The result a migration's `upgrade` or `downgrade` returns.
+pub type MigrationResult<T = ()> = std::result::Result<T, MigrationError>;
+
+/// A boxed, sendable future borrowing the database handle.
+pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
+
+/// The signature of a generated shim that calls a migration's `upgrade` or `downgrade`.
+pub type MigrationFn = for<'a> fn(&'a Database) -> BoxFuture<'a, MigrationResult<()>>;
+
+/// A migration compiled into the binary.
+///
+/// Values of this type are written by `mongo-migrate-build` into the generated registry, in a
+/// `static` array already checked and ordered at build time: every dependency exists, the graph
+/// has no cycle, there is one head, and the order is topological with ties broken by sequence
+/// number. Code should treat the array as the plan and never reorder it.
+#[derive(Clone, Copy)]
+pub struct Migration {
+    /// The migration's name, equal to its file stem (`0001_create_admin_user`).
+    pub name: &'static str,
+    /// The names of the migrations that must be applied before this one.
+    pub dependencies: &'static [&'static str],
+    /// The first line of the file's `//!` doc comment, or `""`.
+    pub description: &'static str,
+    /// Hex SHA-256 of the file's token stream without doc comments: whitespace, comments, doc
+    /// text and line endings do not change it.
+    pub checksum: &'static str,
+    /// Applies the migration.
+    pub upgrade: MigrationFn,
+    /// Reverts the migration.
+    pub downgrade: MigrationFn,
+}
+
+impl fmt::Debug for Migration {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Migration")
+            .field("name", &self.name)
+            .field("dependencies", &self.dependencies)
+            .field("description", &self.description)
+            .field("checksum", &self.checksum)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Migration {
+    /// The sequence number: the leading digits of the name.
+    pub fn sequence(&self) -> u64 {
+        let digits: String = self.name.chars().take_while(char::is_ascii_digit).collect();
+        digits.parse().unwrap_or(0)
+    }
+}

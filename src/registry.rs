@@ -1,0 +1,2 @@
+//! The checked plan: `migrations/*.rs`, validated and ordered at build time by `build.rs`.
+include!(concat!(env!("OUT_DIR"), "/registry.rs"));
