@@ -2,6 +2,8 @@
 //!
 //! Enabled by the `testing` feature; meant for `[dev-dependencies]`.
 
+mod fixture;
 mod server;
 
-pub use server::{test_database, test_server_uri, TestDatabase};
+pub use fixture::{FixtureBuild, FixtureCrate};
+pub use server::{test_database, test_server_uri, TestDatabase, TEST_URI_VAR};
