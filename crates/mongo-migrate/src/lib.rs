@@ -5,6 +5,7 @@
 #![warn(missing_docs)]
 #![cfg_attr(not(test), warn(clippy::unwrap_used))]
 
+pub mod markers;
 mod migration;
 pub mod prelude;
 #[cfg(feature = "testing")]

@@ -5,3 +5,4 @@ pub use anyhow::{anyhow, bail, ensure, Context as _};
 pub use bson::{self, doc, oid::ObjectId, Bson, DateTime, Document};
 pub use futures::{StreamExt as _, TryStreamExt as _};
 pub use mongodb::{self, Collection, Database};
+pub use crate::markers;

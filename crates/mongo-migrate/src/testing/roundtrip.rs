@@ -1,0 +1,183 @@
+//! The up → down → up harness: every migration of a plan, checked for success, idempotence and
+//! an exact downgrade, on a real database.
+
+use std::fmt;
+
+use futures::FutureExt;
+use mongodb::Database;
+
+use super::snapshot::{DbSnapshot, Difference};
+use crate::Migration;
+
+/// The state collections a runner writes, left out of every snapshot by default.
+pub const DEFAULT_EXCLUDED: [&str; 3] = ["pymongo_migrate", "pymongo_migrate_details", "pymongo_migrate_lock"];
+
+/// Which property a migration broke.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Broken {
+    /// `upgrade` returned an error or panicked (the error chain is in the message).
+    UpgradeFailed {
+        /// Which run: 1 the first, 2 the idempotence run, 3 the re-run after the downgrade.
+        run: u8,
+        /// The error chain.
+        error: String,
+    },
+    /// A second `upgrade` changed the database.
+    NotIdempotent(Vec<Difference>),
+    /// `downgrade` returned an error or panicked.
+    DowngradeFailed(String),
+    /// After `downgrade` the database differs from before `upgrade`.
+    DowngradeNotExact(Vec<Difference>),
+    /// The database could not be read.
+    Snapshot(String),
+}
+
+/// A migration that broke a round-trip property.
+#[derive(Debug, Clone)]
+pub struct RoundTripFailure {
+    /// The migration's name.
+    pub migration: &'static str,
+    /// The database the harness ran on.
+    pub database: String,
+    /// What broke.
+    pub broken: Broken,
+}
+
+impl fmt::Display for RoundTripFailure {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let list = |f: &mut fmt::Formatter<'_>, diffs: &[Difference]| -> fmt::Result {
+            for d in diffs {
+                write!(f, "\n  - {d}")?;
+            }
+            Ok(())
+        };
+        write!(f, "migration {} (database {}): ", self.migration, self.database)?;
+        match &self.broken {
+            Broken::UpgradeFailed { run, error } => {
+                let which = match run {
+                    1 => "upgrade",
+                    2 => "second upgrade (idempotence run)",
+                    _ => "upgrade after the downgrade",
+                };
+                write!(f, "{which} failed: {error}")
+            }
+            Broken::NotIdempotent(d) => {
+                write!(f, "upgrade is not idempotent; a second run changed:")?;
+                list(f, d)
+            }
+            Broken::DowngradeFailed(e) => write!(f, "downgrade failed: {e}"),
+            Broken::DowngradeNotExact(d) => {
+                write!(f, "downgrade did not restore the database as it was before upgrade:")?;
+                list(f, d)
+            }
+            Broken::Snapshot(e) => write!(f, "could not snapshot the database: {e}"),
+        }
+    }
+}
+
+impl std::error::Error for RoundTripFailure {}
+
+/// Runs the round trip over a plan, in plan order.
+///
+/// For each migration: snapshot; `upgrade` succeeds; a second `upgrade` leaves the snapshot
+/// unchanged; `downgrade` restores the first snapshot exactly; `upgrade` again, so the next
+/// migration starts from the upgraded state. Snapshots cover every collection's documents,
+/// indexes and options, except the state collections ([`DEFAULT_EXCLUDED`], changeable with
+/// [`RoundTrip::exclude`]).
+///
+/// # Examples
+/// ```no_run
+/// # async fn example(db: mongo_migrate::mongodb::Database, migrations: &'static [mongo_migrate::Migration]) {
+/// use mongo_migrate::testing::RoundTrip;
+/// if let Err(failure) = RoundTrip::new(&db, migrations).run().await {
+///     panic!("{failure}");
+/// }
+/// # }
+/// ```
+#[derive(Debug)]
+pub struct RoundTrip<'a> {
+    db: &'a Database,
+    migrations: &'static [Migration],
+    exclude: Vec<String>,
+}
+
+impl<'a> RoundTrip<'a> {
+    /// The harness for `migrations` (a generated registry) on `db`.
+    pub fn new(db: &'a Database, migrations: &'static [Migration]) -> Self {
+        RoundTrip {
+            db,
+            migrations,
+            exclude: DEFAULT_EXCLUDED.iter().map(|s| (*s).to_owned()).collect(),
+        }
+    }
+
+    /// Leaves these collections out of the snapshots too (state collections of a runner
+    /// configured with another `--collection`, caches, …).
+    pub fn exclude(mut self, collections: &[&str]) -> Self {
+        self.exclude.extend(collections.iter().map(|s| (*s).to_owned()));
+        self
+    }
+
+    async fn snapshot(&self, migration: &'static str) -> Result<DbSnapshot, RoundTripFailure> {
+        DbSnapshot::take(self.db, &self.exclude)
+            .await
+            .map_err(|e| self.failure(migration, Broken::Snapshot(e.to_string())))
+    }
+
+    fn failure(&self, migration: &'static str, broken: Broken) -> RoundTripFailure {
+        RoundTripFailure { migration, database: self.db.name().to_owned(), broken }
+    }
+
+    /// Runs every migration through the round trip; stops at the first broken property.
+    ///
+    /// # Errors
+    /// The first [`RoundTripFailure`]: which migration, which property, which documents.
+    pub async fn run(&self) -> Result<(), RoundTripFailure> {
+        for migration in self.migrations {
+            let name = migration.name;
+            let before = self.snapshot(name).await?;
+            self.call(migration.upgrade, name)
+                .await
+                .map_err(|error| self.failure(name, Broken::UpgradeFailed { run: 1, error }))?;
+            let upgraded = self.snapshot(name).await?;
+            self.call(migration.upgrade, name)
+                .await
+                .map_err(|error| self.failure(name, Broken::UpgradeFailed { run: 2, error }))?;
+            let again = self.snapshot(name).await?;
+            let diff = upgraded.diff(&again);
+            if !diff.is_empty() {
+                return Err(self.failure(name, Broken::NotIdempotent(diff)));
+            }
+            self.call(migration.downgrade, name)
+                .await
+                .map_err(|e| self.failure(name, Broken::DowngradeFailed(e)))?;
+            let reverted = self.snapshot(name).await?;
+            let diff = before.diff(&reverted);
+            if !diff.is_empty() {
+                return Err(self.failure(name, Broken::DowngradeNotExact(diff)));
+            }
+            self.call(migration.upgrade, name)
+                .await
+                .map_err(|error| self.failure(name, Broken::UpgradeFailed { run: 3, error }))?;
+        }
+        Ok(())
+    }
+
+    async fn call(&self, f: crate::MigrationFn, _name: &str) -> Result<(), String> {
+        match std::panic::AssertUnwindSafe(f(self.db)).catch_unwind().await {
+            Ok(Ok(())) => Ok(()),
+            Ok(Err(e)) => Err(format!("{e:#}")),
+            Err(panic) => Err(format!("panicked: {}", panic_message(&*panic))),
+        }
+    }
+}
+
+fn panic_message(panic: &(dyn std::any::Any + Send)) -> String {
+    if let Some(s) = panic.downcast_ref::<&str>() {
+        (*s).to_owned()
+    } else if let Some(s) = panic.downcast_ref::<String>() {
+        s.clone()
+    } else {
+        "<non-string panic payload>".to_owned()
+    }
+}
