@@ -1,17 +1,45 @@
 //! Runtime of a MongoDB migration framework whose plan is checked at compile time.
 //!
 //! `mongo-migrate-build` turns `migrations/*.rs` into a checked, ordered registry of
-//! [`Migration`]s at `cargo build`; this crate applies that plan to a database.
+//! [`Migration`]s at `cargo build`; this crate applies that plan to a database:
+//!
+//! - [`Migrator`] runs it (`up`, `down`, `status`) under a [lease lock](lock), recording state
+//!   in a pymongo-migrate-compatible collection plus a details sidecar ([`state`]);
+//! - [`cli`] (feature `cli`) is the `migrate` command built on it.
 #![warn(missing_docs)]
 #![cfg_attr(not(test), warn(clippy::unwrap_used))]
 
+#[cfg(feature = "cli")]
+pub mod cli;
+mod connect;
+mod error;
+pub mod exit_code;
+pub mod lock;
 pub mod markers;
 mod migration;
+mod migrator;
+mod observer;
+mod plan;
 pub mod prelude;
+mod redact;
+pub mod state;
+mod status;
 #[cfg(feature = "testing")]
 pub mod testing;
 
+pub use connect::{connect, Connection};
+pub use error::{ConfigError, ConnectionError, Error, LockError, Refusal, StateError};
 pub use migration::{BoxFuture, Migration, MigrationError, MigrationFn, MigrationResult};
+pub use migrator::{
+    DownOptions, Migrator, Report, Step, UpOptions, DEFAULT_COLLECTION, DEFAULT_LEASE_TTL,
+    DEFAULT_LOCK_TIMEOUT,
+};
+pub use observer::{Event, Observer, Silent};
+pub use plan::DownTarget;
+pub use redact::{redact_text, redact_uri};
+pub use status::{
+    ChecksumState, Direction, Failure, MigrationStatus, State, Status, UnknownMigration,
+};
 
 // Re-exported so generated code and migrations name one driver version: `::mongo_migrate::mongodb`.
 pub use bson;

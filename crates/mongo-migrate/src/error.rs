@@ -1,0 +1,219 @@
+//! Typed errors, one per layer: connection, lock, state, refusal, migration failure.
+
+use std::time::Duration;
+
+use crate::exit_code;
+use crate::lock::LockHolder;
+use crate::status::Direction;
+
+/// Everything [`Migrator`](crate::Migrator) and [`connect`](crate::connect) can fail with.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// The connection string or options are invalid, or name no database.
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    /// The server could not be reached.
+    #[error(transparent)]
+    Connection(#[from] ConnectionError),
+    /// The lock could not be acquired, or was lost.
+    #[error(transparent)]
+    Lock(#[from] LockError),
+    /// Reading or writing the state failed.
+    #[error(transparent)]
+    State(#[from] StateError),
+    /// The run was refused before anything was written.
+    #[error(transparent)]
+    Refused(#[from] Refusal),
+    /// A migration failed; the failure is recorded in the state.
+    #[error("migration {name} failed ({direction}): {error}")]
+    MigrationFailed {
+        /// The failed migration.
+        name: String,
+        /// Whether its upgrade or its downgrade failed.
+        direction: Direction,
+        /// The full cause chain (`{:#}`) or the panic message.
+        error: String,
+    },
+    /// Ctrl-C arrived; the lock was released and the running migration is marked interrupted.
+    #[error("interrupted; the lock was released")]
+    Interrupted,
+}
+
+impl Error {
+    /// The process exit code for this error (see [`exit_code`]).
+    pub fn exit_code(&self) -> u8 {
+        match self {
+            Error::Config(_) => exit_code::USAGE,
+            Error::Connection(_) => exit_code::DATABASE_UNREACHABLE,
+            Error::Lock(LockError::Database(_)) | Error::State(_) => exit_code::DATABASE_ERROR,
+            Error::Lock(_) => exit_code::LOCK_NOT_ACQUIRED,
+            Error::Refused(r) => r.exit_code(),
+            Error::MigrationFailed { .. } => exit_code::MIGRATION_FAILED,
+            Error::Interrupted => exit_code::INTERRUPTED,
+        }
+    }
+}
+
+/// A configuration mistake: nothing was attempted.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// No URI given.
+    #[error("no MongoDB URI: pass --uri or set MONGO_URI (also read from .env)")]
+    NoUri,
+    /// The URI does not parse.
+    #[error("invalid MongoDB URI {uri}: {message}")]
+    BadUri {
+        /// The URI, password redacted.
+        uri: String,
+        /// Why, password redacted.
+        message: String,
+    },
+    /// Neither `--database` nor the URI names a database.
+    #[error("no database: pass --database or put it in the URI path (mongodb://host/DATABASE)")]
+    NoDatabase,
+    /// A migration name that the binary does not contain.
+    #[error("no migration named {name:?} in this binary{}", hint(.suggestion))]
+    UnknownTarget {
+        /// The name given.
+        name: String,
+        /// The closest known name, if any is close.
+        suggestion: Option<String>,
+    },
+}
+
+fn hint(s: &Option<String>) -> String {
+    s.as_ref()
+        .map(|s| format!(" (did you mean {s}?)"))
+        .unwrap_or_default()
+}
+
+/// The server did not answer.
+#[derive(Debug, thiserror::Error)]
+#[error("cannot reach the MongoDB server at {hosts} within {timeout:?}: {message}")]
+pub struct ConnectionError {
+    /// The hosts of the URI.
+    pub hosts: String,
+    /// The server selection timeout that ran out.
+    pub timeout: Duration,
+    /// The driver's message, password redacted.
+    pub message: String,
+}
+
+/// The lease lock could not be had or kept.
+#[derive(Debug, thiserror::Error)]
+pub enum LockError {
+    /// Another runner held the lock for the whole timeout.
+    #[error("lock not acquired within {waited:?}: {}", describe_holder(.holder))]
+    NotAcquired {
+        /// Who holds it, if the lock document could be read.
+        holder: Option<LockHolder>,
+        /// How long we waited.
+        waited: Duration,
+    },
+    /// Our lease expired and another runner took it over; we stopped before writing state.
+    #[error("lost the migration lock (lease expired and {}); stopped before writing state", taken_by(.holder))]
+    Lost {
+        /// The new holder, if any.
+        holder: Option<LockHolder>,
+    },
+    /// A database command on the lock collection failed.
+    #[error("lock collection: {0}")]
+    Database(String),
+}
+
+fn describe_holder(h: &Option<LockHolder>) -> String {
+    match h {
+        Some(h) => format!("held by {h}"),
+        None => "held by another runner".to_owned(),
+    }
+}
+
+fn taken_by(h: &Option<LockHolder>) -> String {
+    match h {
+        Some(h) => format!("it is now held by {h}"),
+        None => "it was released".to_owned(),
+    }
+}
+
+/// Reading or writing the state collections failed.
+#[derive(Debug, thiserror::Error)]
+#[error("state collection {collection}: {message}")]
+pub struct StateError {
+    /// The collection.
+    pub collection: String,
+    /// The driver's message.
+    pub message: String,
+}
+
+/// Why a run was refused before it wrote anything.
+#[derive(Debug, thiserror::Error)]
+pub enum Refusal {
+    /// Failed or interrupted migrations are recorded.
+    #[error(
+        "{} recorded as failed: {}\n\nNothing was run. The way forward:\n  \
+         - fix the migration, rebuild, and run `migrate up --retry` to run it again; or\n  \
+         - run `migrate down --retry` to run its downgrade (undoing what it did) and clear the record.\n\
+         `migrate status` shows the recorded error.",
+        plural(.failed.len(), "migration is", "migrations are"),
+        .failed.join(", ")
+    )]
+    FailedRecord {
+        /// The failed migrations.
+        failed: Vec<String>,
+    },
+    /// Applied migrations whose checksum differs from the binary's.
+    #[error(
+        "{} changed since applied: {}\nAn applied migration is not re-run. Restore its code, or pass --allow-changed if the change is harmless.",
+        plural(.changed.len(), "migration", "migrations"),
+        .changed.join(", ")
+    )]
+    Changed {
+        /// The changed migrations.
+        changed: Vec<String>,
+    },
+    /// Applied migrations absent from the binary.
+    #[error(
+        "the database records {} this binary does not contain: {}\nIs this binary older than the database? Pass --allow-unknown to go on anyway.",
+        plural(.unknown.len(), "migration", "migrations"),
+        .unknown.join(", ")
+    )]
+    Unknown {
+        /// The unknown names.
+        unknown: Vec<String>,
+    },
+    /// `down` would roll back a migration that others still depend on.
+    #[error(
+        "cannot roll back {name}: {} on it: {}{}",
+        plural(.dependents.len(), "applied or failed migration depends", "applied or failed migrations depend"),
+        .dependents.join(", "),
+        if *.failed_dependent { "\n(a failed migration counts: its upgrade may have run partly; `migrate down --retry` reverts it first)" } else { "" }
+    )]
+    HasDependents {
+        /// The migration that would be rolled back.
+        name: String,
+        /// The applied or failed migrations depending on it.
+        dependents: Vec<String>,
+        /// Whether a dependent is a failed record.
+        failed_dependent: bool,
+    },
+}
+
+impl Refusal {
+    /// The exit code of this refusal.
+    pub fn exit_code(&self) -> u8 {
+        match self {
+            Refusal::FailedRecord { .. } => exit_code::FAILED_RECORD,
+            Refusal::Changed { .. } => exit_code::CHANGED,
+            Refusal::Unknown { .. } => exit_code::UNKNOWN,
+            Refusal::HasDependents { .. } => exit_code::HAS_DEPENDENTS,
+        }
+    }
+}
+
+fn plural(n: usize, one: &str, many: &str) -> String {
+    if n == 1 {
+        format!("1 {one}")
+    } else {
+        format!("{n} {many}")
+    }
+}

@@ -1,0 +1,47 @@
+//! The process exit codes of the `migrate` command, in one place.
+//!
+//! They are part of the interface: deploy scripts branch on them. [`Error::exit_code`]
+//! maps every library error to one of them.
+//!
+//! [`Error::exit_code`]: crate::Error::exit_code
+
+/// Everything asked for was done (or there was nothing to do).
+pub const SUCCESS: u8 = 0;
+/// A migration's upgrade or downgrade returned an error or panicked; the failure is recorded.
+pub const MIGRATION_FAILED: u8 = 1;
+/// Bad command line or configuration: unknown option, no database named, unknown migration name.
+pub const USAGE: u8 = 2;
+/// The database server could not be reached within `--server-timeout`.
+pub const DATABASE_UNREACHABLE: u8 = 3;
+/// Another runner held the lock for all of `--lock-timeout`, or this runner lost its lease.
+pub const LOCK_NOT_ACQUIRED: u8 = 4;
+/// Refused: a failed (or interrupted) migration is recorded; see `up --retry` and `down`.
+pub const FAILED_RECORD: u8 = 5;
+/// Refused, or `check` failed: an applied migration changed since it was applied.
+pub const CHANGED: u8 = 6;
+/// Refused, or `check` failed: the database records migrations this binary does not know.
+pub const UNKNOWN: u8 = 7;
+/// `check` only: migrations are pending (and nothing worse was found).
+pub const PENDING: u8 = 8;
+/// Refused: `down` would roll back a migration that another applied (or failed) one depends on.
+pub const HAS_DEPENDENTS: u8 = 9;
+/// A database command failed while reading or writing the state or the lock.
+pub const DATABASE_ERROR: u8 = 10;
+/// Interrupted by Ctrl-C (SIGINT); the lock was released, the running migration is marked interrupted.
+pub const INTERRUPTED: u8 = 130;
+
+/// The table shown at the end of `migrate --help`.
+pub const HELP_TABLE: &str = "\
+Exit codes:
+    0  success (or nothing to do)
+    1  a migration failed; the failure is recorded
+    2  usage or configuration error
+    3  database unreachable within --server-timeout
+    4  lock not acquired within --lock-timeout, or lease lost
+    5  refused: a failed or interrupted migration is recorded (fix, rebuild, `up --retry`; or `down`)
+    6  refused / check: an applied migration changed since it was applied (--allow-changed)
+    7  refused / check: the database has migrations this binary does not know (--allow-unknown)
+    8  check: migrations are pending
+    9  refused: down would leave an applied or failed dependent without its dependency
+   10  database error while reading or writing state or lock
+  130  interrupted (Ctrl-C); lock released";

@@ -1,0 +1,77 @@
+//! Progress events a [`Migrator`](crate::Migrator) reports while it runs.
+
+use std::time::Duration;
+
+use crate::lock::LockHolder;
+use crate::status::{Direction, Failure};
+
+/// Something that happened during a run.
+#[derive(Debug, Clone, Copy)]
+#[non_exhaustive]
+pub enum Event<'a> {
+    /// The lock is held by someone else; we wait. Reported again when the holder changes.
+    LockWait {
+        /// The holder, if the lock document could be read.
+        holder: Option<&'a LockHolder>,
+        /// How long we are prepared to wait.
+        timeout: Duration,
+    },
+    /// We hold the lock.
+    LockAcquired,
+    /// A migration was found marked as running by a runner that is gone; it is now recorded as failed.
+    Interrupted {
+        /// The migration.
+        name: &'a str,
+        /// The failure record written for it.
+        failure: &'a Failure,
+    },
+    /// A migration starts.
+    Start {
+        /// The migration.
+        name: &'a str,
+        /// Upgrade or downgrade.
+        direction: Direction,
+        /// 1-based position in this run.
+        index: usize,
+        /// Steps in this run.
+        total: usize,
+        /// Only recorded, not run.
+        fake: bool,
+    },
+    /// A migration finished successfully and is recorded.
+    Finish {
+        /// The migration.
+        name: &'a str,
+        /// Upgrade or downgrade.
+        direction: Direction,
+        /// How long it took.
+        elapsed: Duration,
+        /// Only recorded, not run.
+        fake: bool,
+    },
+    /// A migration failed; the failure is recorded and the run stops.
+    Failed {
+        /// The migration.
+        name: &'a str,
+        /// Upgrade or downgrade.
+        direction: Direction,
+        /// How long it ran.
+        elapsed: Duration,
+        /// The cause chain.
+        error: &'a str,
+    },
+}
+
+/// Receives [`Event`]s; the CLI draws progress with it. Must not block.
+pub trait Observer: Send + Sync {
+    /// Called for every event, in order.
+    fn on_event(&self, event: &Event<'_>);
+}
+
+/// Ignores every event (the library default).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Silent;
+
+impl Observer for Silent {
+    fn on_event(&self, _: &Event<'_>) {}
+}

@@ -1,0 +1,257 @@
+//! The state of every migration, as the binary's plan and the database's records combine.
+
+use std::collections::HashMap;
+use std::fmt;
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+
+use crate::lock::{LockHolder, Runner};
+use crate::state::Record;
+use crate::Migration;
+
+/// Upgrade or downgrade.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Direction {
+    /// Applying (`upgrade`).
+    Up,
+    /// Reverting (`downgrade`).
+    Down,
+}
+
+impl Direction {
+    /// `"up"` or `"down"`, as stored.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Direction::Up => "up",
+            Direction::Down => "down",
+        }
+    }
+
+    pub(crate) fn parse(s: &str) -> Option<Self> {
+        match s {
+            "up" => Some(Direction::Up),
+            "down" => Some(Direction::Down),
+            _ => None,
+        }
+    }
+}
+
+impl fmt::Display for Direction {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Direction::Up => "upgrade",
+            Direction::Down => "downgrade",
+        })
+    }
+}
+
+/// Where one migration of the plan stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum State {
+    /// Applied (`applied` is a date).
+    Applied,
+    /// Not applied.
+    Pending,
+    /// Its last upgrade or downgrade failed or was interrupted: see [`MigrationStatus::failure`].
+    Failed,
+    /// A live runner is executing it right now.
+    Running,
+}
+
+/// How the checksum recorded at apply time compares with the binary's.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ChecksumState {
+    /// Recorded and equal.
+    Matches,
+    /// Recorded and different: the migration changed since it was applied.
+    Changed,
+    /// Applied without a checksum (by pymongo-migrate, or faked by an older version): not a change.
+    NotRecorded,
+    /// Not applied: nothing to compare.
+    NotApplied,
+}
+
+/// A recorded failure.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Failure {
+    /// When it failed (or when the interruption was discovered).
+    pub failed_at: DateTime<Utc>,
+    /// Whether the upgrade or the downgrade failed.
+    pub direction: Direction,
+    /// The error's cause chain, or what interrupted it.
+    pub error: String,
+}
+
+/// One migration of the plan with its recorded state.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct MigrationStatus {
+    /// 1-based position in the plan.
+    pub order: usize,
+    /// The name.
+    pub name: &'static str,
+    /// Its dependencies.
+    pub dependencies: &'static [&'static str],
+    /// Its description.
+    pub description: &'static str,
+    /// Where it stands.
+    pub state: State,
+    /// When it was applied (the shared `applied` field).
+    pub applied_at: Option<DateTime<Utc>>,
+    /// How long the last apply took.
+    pub duration_ms: Option<i64>,
+    /// Who applied it (host, pid).
+    pub applied_by: Option<Runner>,
+    /// Whether it was faked.
+    pub fake: bool,
+    /// The checksum in the binary.
+    pub checksum: &'static str,
+    /// The checksum recorded when it was applied.
+    pub recorded_checksum: Option<String>,
+    /// The comparison of the two.
+    pub checksum_state: ChecksumState,
+    /// The failure record, when [`State::Failed`].
+    pub failure: Option<Failure>,
+}
+
+/// A migration recorded in the database but absent from the binary.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct UnknownMigration {
+    /// The recorded name.
+    pub name: String,
+    /// When it was applied, if it is applied.
+    pub applied_at: Option<DateTime<Utc>>,
+    /// Its failure record, if it failed.
+    pub failure: Option<Failure>,
+}
+
+/// The state of the whole plan.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Status {
+    /// Every migration of the binary, in plan order.
+    pub migrations: Vec<MigrationStatus>,
+    /// Applied or failed migrations the binary does not contain.
+    pub unknown: Vec<UnknownMigration>,
+    /// The lock's holder, if the lock document exists.
+    pub lock: Option<LockHolder>,
+}
+
+impl Status {
+    /// Combines the plan with the records. `live_runner` is the token of a runner known to be
+    /// alive (the valid lock holder): its in-progress migration is [`State::Running`]; any other
+    /// in-progress marker was left by a runner that died and is reported as interrupted.
+    pub(crate) fn build(
+        migrations: &'static [Migration],
+        records: &HashMap<String, Record>,
+        lock: Option<LockHolder>,
+        live_runner: Option<&str>,
+    ) -> Status {
+        let mut list = Vec::with_capacity(migrations.len());
+        for (i, m) in migrations.iter().enumerate() {
+            let record = records.get(m.name);
+            let applied_at = record.and_then(|r| r.applied);
+            let failure = record.and_then(failure_of);
+            let running = record
+                .and_then(|r| r.in_progress.as_ref())
+                .is_some_and(|(_, _, by)| Some(by.token.as_str()) == live_runner);
+            let failure = if running { None } else { failure };
+            let state = if running {
+                State::Running
+            } else if failure.is_some() {
+                State::Failed
+            } else if applied_at.is_some() {
+                State::Applied
+            } else {
+                State::Pending
+            };
+            let recorded = record.and_then(|r| r.checksum.clone());
+            let checksum_state = match (applied_at, recorded.as_deref()) {
+                (None, _) => ChecksumState::NotApplied,
+                (Some(_), None) => ChecksumState::NotRecorded,
+                (Some(_), Some(c)) if c == m.checksum => ChecksumState::Matches,
+                (Some(_), Some(_)) => ChecksumState::Changed,
+            };
+            list.push(MigrationStatus {
+                order: i + 1,
+                name: m.name,
+                dependencies: m.dependencies,
+                description: m.description,
+                state,
+                applied_at,
+                duration_ms: record.and_then(|r| r.duration_ms),
+                applied_by: record.and_then(|r| r.applied_by.clone()),
+                fake: record.is_some_and(|r| r.fake),
+                checksum: m.checksum,
+                recorded_checksum: recorded,
+                checksum_state,
+                failure,
+            });
+        }
+        let mut unknown: Vec<UnknownMigration> = records
+            .iter()
+            .filter(|(name, _)| !migrations.iter().any(|m| m.name == name.as_str()))
+            .filter_map(|(name, r)| {
+                let failure = failure_of(r);
+                (r.applied.is_some() || failure.is_some()).then(|| UnknownMigration {
+                    name: name.clone(),
+                    applied_at: r.applied,
+                    failure,
+                })
+            })
+            .collect();
+        unknown.sort_by(|a, b| a.name.cmp(&b.name));
+        Status {
+            migrations: list,
+            unknown,
+            lock,
+        }
+    }
+
+    /// The migrations in `state`.
+    pub fn in_state(&self, state: State) -> impl Iterator<Item = &MigrationStatus> {
+        self.migrations.iter().filter(move |m| m.state == state)
+    }
+
+    /// The applied migrations whose checksum changed since they were applied.
+    pub fn changed(&self) -> impl Iterator<Item = &MigrationStatus> {
+        self.migrations
+            .iter()
+            .filter(|m| m.checksum_state == ChecksumState::Changed)
+    }
+
+    /// Whether nothing is pending, failed, running, changed or unknown.
+    pub fn is_clean(&self) -> bool {
+        self.migrations.iter().all(|m| {
+            m.state == State::Applied && m.checksum_state != ChecksumState::Changed
+        }) && self.unknown.is_empty()
+    }
+}
+
+/// A failure record, or the interruption an orphaned in-progress marker stands for.
+fn failure_of(r: &Record) -> Option<Failure> {
+    if let Some((at, dir, by)) = &r.in_progress {
+        return Some(Failure {
+            failed_at: *at,
+            direction: *dir,
+            error: interrupted_message(*at, *dir, by),
+        });
+    }
+    r.failure.as_ref().map(|(at, dir, error)| Failure {
+        failed_at: *at,
+        direction: *dir,
+        error: error.clone(),
+    })
+}
+
+/// What an interrupted migration's failure record says.
+pub(crate) fn interrupted_message(at: DateTime<Utc>, dir: Direction, by: &Runner) -> String {
+    format!(
+        "interrupted: its {dir} started at {} on {} pid {} and never finished (the runner died, was killed or lost its lease); its effects may be partial",
+        at.format("%Y-%m-%d %H:%M:%S UTC"),
+        by.host,
+        by.pid
+    )
+}
