@@ -1,1 +1,39 @@
-//! placeholder
+//! Build-time half of mongo-migrate: reads `migrations/`, checks the plan, reports every
+//! problem like rustc does, and generates the registry the binary carries.
+//!
+//! Use it from `build.rs` through [`Builder`]; tests and tools use [`resolve`], the same
+//! resolver, to read the plan from disk; `migrate new` uses [`scaffold`].
+//!
+//! # Examples
+//!
+//! ```no_run
+//! // build.rs
+//! fn main() {
+//!     mongo_migrate_build::Builder::new().migrations_dir("migrations").emit();
+//! }
+//! ```
+#![warn(missing_docs)]
+// Library code reports problems; it never unwraps user input.
+#![cfg_attr(not(test), warn(clippy::unwrap_used))]
+// The examples show a whole `build.rs`, `fn main` included.
+#![allow(clippy::needless_doctest_main)]
+
+mod builder;
+mod checksum;
+mod codegen;
+mod diagnostic;
+mod discover;
+mod file_name;
+mod graph;
+mod parse;
+mod plan;
+mod resolve;
+pub mod scaffold;
+
+pub use builder::{BuildError, Builder};
+pub use checksum::checksum_source;
+pub use codegen::{generate, GenerateError};
+pub use diagnostic::{Diagnostic, Location, Report};
+pub use file_name::FILE_NAME_PATTERN;
+pub use plan::{Plan, PlannedMigration};
+pub use resolve::resolve;

@@ -1,0 +1,155 @@
+//! The build-script entry point.
+
+use std::io::Write as _;
+use std::path::{Path, PathBuf};
+
+use crate::codegen::{generate, GenerateError};
+use crate::diagnostic::Report;
+use crate::plan::Plan;
+use crate::resolve::{check, display_prefix, load};
+
+/// Why the build-time pass failed.
+#[derive(Debug, thiserror::Error)]
+pub enum BuildError {
+    /// A variable cargo sets for build scripts is missing: not running under cargo.
+    #[error("environment variable `{0}` is not set; `Builder::emit` runs from a build script")]
+    Env(&'static str),
+    /// The migrations have problems; the report holds every one.
+    #[error("{0}")]
+    Plan(Report),
+    /// The registry could not be generated.
+    #[error(transparent)]
+    Generate(#[from] GenerateError),
+    /// The registry could not be written.
+    #[error("cannot write {}: {source}", path.display())]
+    Write {
+        /// The file being written.
+        path: PathBuf,
+        /// The I/O error.
+        source: std::io::Error,
+    },
+}
+
+/// Checks `migrations/` and writes the registry, from `build.rs`.
+///
+/// # Examples
+///
+/// In `build.rs`:
+///
+/// ```no_run
+/// fn main() {
+///     mongo_migrate_build::Builder::new()
+///         .migrations_dir("migrations")
+///         .emit();
+/// }
+/// ```
+///
+/// and in `src/registry.rs`: `include!(concat!(env!("OUT_DIR"), "/registry.rs"));`, which
+/// defines `pub static MIGRATIONS: &[::mongo_migrate::Migration]`.
+#[derive(Debug, Clone)]
+pub struct Builder {
+    migrations_dir: PathBuf,
+    runtime_crate: String,
+    out_file: Option<PathBuf>,
+}
+
+impl Default for Builder {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Builder {
+    /// A builder reading `migrations/` and naming the runtime crate `::mongo_migrate`.
+    pub fn new() -> Self {
+        Self {
+            migrations_dir: PathBuf::from("migrations"),
+            runtime_crate: "::mongo_migrate".to_owned(),
+            out_file: None,
+        }
+    }
+
+    /// The migrations directory, relative to the crate root (`CARGO_MANIFEST_DIR`) unless
+    /// absolute. Default: `migrations`.
+    pub fn migrations_dir(mut self, dir: impl Into<PathBuf>) -> Self {
+        self.migrations_dir = dir.into();
+        self
+    }
+
+    /// The path generated code uses for the runtime crate. Default: `::mongo_migrate`; set it
+    /// if the app renames the dependency.
+    pub fn runtime_crate(mut self, path: impl Into<String>) -> Self {
+        self.runtime_crate = path.into();
+        self
+    }
+
+    /// Where to write the registry. Default: `$OUT_DIR/registry.rs`.
+    pub fn out_file(mut self, path: impl Into<PathBuf>) -> Self {
+        self.out_file = Some(path.into());
+        self
+    }
+
+    /// Runs the pass and, on any problem, reports it and ends the build script with status 1.
+    ///
+    /// Prints `cargo::rerun-if-changed=<dir>`, so adding, removing or editing a migration
+    /// reruns it. The diagnostics go to standard error, where cargo shows them under
+    /// `--- stderr`; there is never a panic or a backtrace. Colour follows `CARGO_TERM_COLOR`
+    /// and `NO_COLOR`.
+    pub fn emit(self) {
+        if let Err(error) = self.run() {
+            let text = match &error {
+                BuildError::Plan(report) => report.render(use_color()),
+                other => format!("error: {other}\n"),
+            };
+            let mut stderr = std::io::stderr().lock();
+            let _ = stderr.write_all(text.as_bytes());
+            let _ = stderr.flush();
+            std::process::exit(1);
+        }
+    }
+
+    /// Runs the pass and returns the plan written, or what went wrong; prints only the
+    /// `cargo::rerun-if-changed` line.
+    pub fn run(self) -> Result<Plan, BuildError> {
+        let manifest_dir =
+            std::env::var_os("CARGO_MANIFEST_DIR").ok_or(BuildError::Env("CARGO_MANIFEST_DIR"))?;
+        let out_file = match self.out_file {
+            Some(path) => path,
+            None => {
+                let out_dir = std::env::var_os("OUT_DIR").ok_or(BuildError::Env("OUT_DIR"))?;
+                Path::new(&out_dir).join("registry.rs")
+            }
+        };
+        let dir = Path::new(&manifest_dir).join(&self.migrations_dir);
+        println!("cargo::rerun-if-changed={}", dir.display());
+        let display = display_prefix(&self.migrations_dir);
+        let plan = check(load(&dir, &display)).map_err(BuildError::Plan)?;
+        let source = generate(&plan, &self.runtime_crate, &format!("{display}/"))?;
+        write_if_changed(&out_file, source.as_bytes())?;
+        Ok(plan)
+    }
+}
+
+/// Colour when cargo would use it: `CARGO_TERM_COLOR=always`, never with `NO_COLOR`.
+///
+/// Cargo captures a build script's output, so "auto" cannot see the terminal; plain text is
+/// the safe default.
+fn use_color() -> bool {
+    if std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty()) {
+        return false;
+    }
+    std::env::var("CARGO_TERM_COLOR").is_ok_and(|v| v == "always")
+}
+
+/// Writes `bytes` unless the file already holds exactly them, so an unchanged plan never
+/// changes the file's mtime and never recompiles the crate.
+pub(crate) fn write_if_changed(path: &Path, bytes: &[u8]) -> Result<bool, BuildError> {
+    if std::fs::read(path).is_ok_and(|old| old == bytes) {
+        return Ok(false);
+    }
+    std::fs::write(path, bytes).map_err(|source| BuildError::Write {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    Ok(true)
+}

@@ -1,0 +1,286 @@
+//! Reading one migration file with syn: its constants, its functions, its description and
+//! checksum, and the problems local to the file.
+
+use std::ops::Range;
+
+use proc_macro2::TokenStream;
+use syn::spanned::Spanned as _;
+use syn::{Expr, Item, ItemConst, ItemFn, Lit, Visibility};
+
+use crate::checksum::checksum;
+use crate::diagnostic::{Diagnostic, FileId};
+
+/// A string literal and where it is.
+#[derive(Debug, Clone)]
+pub(crate) struct Located {
+    pub(crate) value: String,
+    pub(crate) range: Range<usize>,
+}
+
+/// What one file says about itself. Plain data (byte ranges, no spans), so files can be parsed
+/// on several threads.
+#[derive(Debug)]
+pub(crate) struct Parsed {
+    /// `false` when the file is not valid Rust: nothing else below is known.
+    pub(crate) syntax_ok: bool,
+    pub(crate) name: Option<Located>,
+    /// The string literals listed; `dependencies_complete` is `false` if the constant was
+    /// missing or something in it was not a string literal.
+    pub(crate) dependencies: Vec<Located>,
+    pub(crate) dependencies_complete: bool,
+    pub(crate) description: String,
+    pub(crate) checksum: String,
+    pub(crate) diagnostics: Vec<Diagnostic>,
+}
+
+/// Where problems about the whole file (a missing item) point: its very start.
+const FILE_START: Range<usize> = 0..0;
+
+fn range(span: proc_macro2::Span) -> Range<usize> {
+    span.byte_range()
+}
+
+/// Parses `text` (already newline-normalized) as the migration `stem`.
+pub(crate) fn parse(file: FileId, stem: &str, text: &str) -> Parsed {
+    let mut parsed = Parsed {
+        syntax_ok: false,
+        name: None,
+        dependencies: Vec::new(),
+        dependencies_complete: false,
+        description: String::new(),
+        checksum: String::new(),
+        diagnostics: Vec::new(),
+    };
+    let tokens: TokenStream = match text.parse() {
+        Ok(tokens) => tokens,
+        Err(error) => {
+            let error = syn::Error::from(error);
+            parsed.diagnostics.push(syntax_error(file, &error));
+            return parsed;
+        }
+    };
+    let syntax = match syn::parse2::<syn::File>(tokens.clone()) {
+        Ok(syntax) => syntax,
+        Err(errors) => {
+            parsed
+                .diagnostics
+                .extend(errors.into_iter().map(|e| syntax_error(file, &e)));
+            return parsed;
+        }
+    };
+    parsed.syntax_ok = true;
+    parsed.checksum = checksum(&tokens);
+    parsed.description = description(&syntax.attrs);
+
+    let mut name = None;
+    let mut dependencies = None;
+    let mut upgrade = None;
+    let mut downgrade = None;
+    for item in &syntax.items {
+        match item {
+            Item::Const(c) if c.ident == "NAME" => name = Some(c),
+            Item::Const(c) if c.ident == "DEPENDENCIES" => dependencies = Some(c),
+            Item::Fn(f) if f.sig.ident == "upgrade" => upgrade = Some(f),
+            Item::Fn(f) if f.sig.ident == "downgrade" => downgrade = Some(f),
+            _ => {}
+        }
+    }
+    check_name(file, stem, name, &mut parsed);
+    check_dependencies(file, stem, dependencies, &mut parsed);
+    check_function(file, "upgrade", upgrade, &mut parsed);
+    check_function(file, "downgrade", downgrade, &mut parsed);
+    parsed
+}
+
+fn syntax_error(file: FileId, error: &syn::Error) -> Diagnostic {
+    Diagnostic::error(format!("this file is not valid Rust: {error}"))
+        .at(file, range(error.span()), error.to_string())
+        .help("fix the syntax; every migration is compiled as a module of the crate")
+}
+
+/// The first non-blank line of the `//!` doc comment.
+fn description(attrs: &[syn::Attribute]) -> String {
+    attrs
+        .iter()
+        .filter(|a| matches!(a.style, syn::AttrStyle::Inner(_)) && a.path().is_ident("doc"))
+        .filter_map(|a| match &a.meta {
+            syn::Meta::NameValue(nv) => match &nv.value {
+                Expr::Lit(syn::ExprLit {
+                    lit: Lit::Str(s), ..
+                }) => Some(s.value()),
+                _ => None,
+            },
+            _ => None,
+        })
+        .flat_map(|doc| {
+            doc.lines()
+                .map(str::trim)
+                .map(str::to_owned)
+                .collect::<Vec<_>>()
+        })
+        .find(|line| !line.is_empty())
+        .unwrap_or_default()
+}
+
+fn string_literal(expr: &Expr) -> Option<&syn::LitStr> {
+    match expr {
+        Expr::Lit(syn::ExprLit {
+            lit: Lit::Str(s), ..
+        }) => Some(s),
+        Expr::Group(g) => string_literal(&g.expr),
+        _ => None,
+    }
+}
+
+fn check_name(file: FileId, stem: &str, item: Option<&ItemConst>, parsed: &mut Parsed) {
+    let Some(item) = item else {
+        parsed.diagnostics.push(
+            Diagnostic::error("missing `NAME`")
+                .at(file, FILE_START, "this file has no `NAME` constant")
+                .help(format!("add `pub const NAME: &str = \"{stem}\";`")),
+        );
+        return;
+    };
+    let Some(literal) = string_literal(&item.expr) else {
+        parsed.diagnostics.push(
+            Diagnostic::error("`NAME` is not a string literal")
+                .at(file, range(item.expr.span()), "expected a string literal")
+                .help(format!("write `pub const NAME: &str = \"{stem}\";`")),
+        );
+        return;
+    };
+    let value = literal.value();
+    let here = range(literal.span());
+    if value != stem {
+        parsed.diagnostics.push(
+            Diagnostic::error("`NAME` does not match the file name")
+                .at(file, here.clone(), format!("`NAME` is \"{value}\""))
+                .note(format!("the file name says \"{stem}\""))
+                .help(format!(
+                    "set `NAME` to \"{stem}\", or rename the file to `{value}.rs`"
+                )),
+        );
+    }
+    parsed.name = Some(Located { value, range: here });
+}
+
+fn check_dependencies(file: FileId, stem: &str, item: Option<&ItemConst>, parsed: &mut Parsed) {
+    let Some(item) = item else {
+        parsed.diagnostics.push(
+            Diagnostic::error("missing `DEPENDENCIES`")
+                .at(file, FILE_START, "this file has no `DEPENDENCIES` constant")
+                .help("add `pub const DEPENDENCIES: &[&str] = &[\"…\"];` naming what this migration needs (`&[]` for none)"),
+        );
+        return;
+    };
+    let array = match &*item.expr {
+        Expr::Reference(r) if r.mutability.is_none() => match &*r.expr {
+            Expr::Array(array) => Some(array),
+            _ => None,
+        },
+        _ => None,
+    };
+    let Some(array) = array else {
+        parsed.diagnostics.push(
+            Diagnostic::error("`DEPENDENCIES` is not a slice of string literals")
+                .at(file, range(item.expr.span()), "expected `&[\"0001_name\", …]`")
+                .help("list the names as string literals: `pub const DEPENDENCIES: &[&str] = &[\"0001_name\"];`"),
+        );
+        return;
+    };
+    let mut complete = true;
+    for element in &array.elems {
+        let Some(literal) = string_literal(element) else {
+            complete = false;
+            parsed.diagnostics.push(
+                Diagnostic::error("dependency is not a string literal")
+                    .at(
+                        file,
+                        range(element.span()),
+                        "expected a string literal naming a migration",
+                    )
+                    .help("write each dependency as its name in quotes: `\"0001_name\"`"),
+            );
+            continue;
+        };
+        let dependency = Located {
+            value: literal.value(),
+            range: range(literal.span()),
+        };
+        if let Some(first) = parsed
+            .dependencies
+            .iter()
+            .find(|d| d.value == dependency.value)
+        {
+            parsed.diagnostics.push(
+                Diagnostic::error(format!(
+                    "`{}` is listed twice in `DEPENDENCIES`",
+                    dependency.value
+                ))
+                .at(file, dependency.range.clone(), "listed again here")
+                .also(file, first.range.clone(), "first listed here")
+                .help("remove the repeated entry"),
+            );
+            continue;
+        }
+        if dependency.value == stem {
+            parsed.diagnostics.push(
+                Diagnostic::error(format!("`{stem}` depends on itself"))
+                    .at(file, dependency.range.clone(), "this is the migration's own name")
+                    .help("remove it from `DEPENDENCIES`; list the migrations that must run before this one"),
+            );
+            continue;
+        }
+        parsed.dependencies.push(dependency);
+    }
+    parsed.dependencies_complete = complete;
+}
+
+fn check_function(file: FileId, which: &str, item: Option<&ItemFn>, parsed: &mut Parsed) {
+    let expected = format!("pub async fn {which}(db: &Database) -> Result<()>");
+    let Some(item) = item else {
+        parsed.diagnostics.push(
+            Diagnostic::error(format!("missing `{which}` function"))
+                .at(
+                    file,
+                    FILE_START,
+                    format!("this file has no `{which}` function"),
+                )
+                .help(format!("add `{expected} {{ … }}`")),
+        );
+        return;
+    };
+    let mut wrong = Vec::new();
+    if !matches!(item.vis, Visibility::Public(_)) {
+        wrong.push("not `pub`".to_owned());
+    }
+    if item.sig.asyncness.is_none() {
+        wrong.push("not `async`".to_owned());
+    }
+    let count = item.sig.inputs.len();
+    if count != 1 {
+        wrong.push(format!(
+            "takes {count} parameter{}, not 1",
+            if count == 1 { "" } else { "s" }
+        ));
+    }
+    if wrong.is_empty() {
+        return;
+    }
+    let start = range(item.vis.span())
+        .start
+        .min(range(item.sig.span()).start);
+    let start = if matches!(item.vis, Visibility::Inherited) {
+        range(item.sig.span()).start
+    } else {
+        start
+    };
+    let end = range(item.sig.paren_token.span.join()).end;
+    parsed.diagnostics.push(
+        Diagnostic::error(format!(
+            "`{which}` must be a `pub async fn` with one parameter"
+        ))
+        .at(file, start..end, format!("this is {}", wrong.join(", ")))
+        .help(format!("write `{expected}`")),
+    );
+}

@@ -1,0 +1,42 @@
+//! The checked plan: what the registry is generated from.
+
+use std::path::PathBuf;
+
+/// One migration of a checked [`Plan`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PlannedMigration {
+    /// The file stem, equal to the file's `NAME` (`0002_add_user_id`).
+    pub name: String,
+    /// The leading digits of the name (`2`).
+    pub sequence: u64,
+    /// The names this migration depends on, as written in `DEPENDENCIES`.
+    pub dependencies: Vec<String>,
+    /// The first line of the file's `//!` doc comment, or `""`.
+    pub description: String,
+    /// Hex SHA-256 of the token stream without doc comments (see [`crate::checksum_source`]).
+    pub checksum: String,
+    /// The file's absolute path.
+    pub path: PathBuf,
+}
+
+/// A checked migration plan: every check passed.
+///
+/// Migrations are in topological order (dependencies first), ties broken by sequence number;
+/// this is exactly the order of the generated `MIGRATIONS` array.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Plan {
+    /// The migrations, dependencies first.
+    pub migrations: Vec<PlannedMigration>,
+}
+
+impl Plan {
+    /// The one migration nothing depends on, or `None` for an empty plan.
+    pub fn head(&self) -> Option<&PlannedMigration> {
+        self.migrations.iter().find(|m| {
+            !self
+                .migrations
+                .iter()
+                .any(|other| other.dependencies.contains(&m.name))
+        })
+    }
+}

@@ -1,0 +1,445 @@
+//! The resolver: `migrations/` on disk to a checked [`Plan`] or a [`Report`] of every problem.
+//!
+//! The build script and the tests call the same [`resolve`], so the registry compiled into a
+//! binary is, by construction, the plan read from disk.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+
+use crate::checksum::normalize_newlines;
+use crate::diagnostic::{Diagnostic, FileId, Report};
+use crate::discover::discover;
+use crate::file_name::{parse_stem, FILE_NAME_PATTERN};
+use crate::graph::Graph;
+use crate::parse::{parse, Located, Parsed};
+use crate::plan::{Plan, PlannedMigration};
+
+/// A well-named migration file, parsed.
+#[derive(Debug)]
+pub(crate) struct Candidate {
+    pub(crate) file: FileId,
+    pub(crate) stem: String,
+    pub(crate) sequence: u64,
+    pub(crate) path: PathBuf,
+    pub(crate) parsed: Parsed,
+}
+
+/// Everything read from the directory, before the cross-file checks.
+#[derive(Debug)]
+pub(crate) struct Loaded {
+    pub(crate) report: Report,
+    /// In file name order.
+    pub(crate) candidates: Vec<Candidate>,
+}
+
+/// Files below this count are parsed on the calling thread: spawning costs more than it saves.
+const PARALLEL_THRESHOLD: usize = 64;
+
+/// Reads and checks the migrations in `dir`.
+///
+/// Returns the [`Plan`] in topological order if every check passes, or a [`Report`] with every
+/// problem found. Paths in the report are shown as `<last component of dir>/<file>` for an
+/// absolute `dir`, and as given for a relative one.
+///
+/// # Examples
+///
+/// ```
+/// let dir = tempfile::tempdir()?;
+/// std::fs::write(
+///     dir.path().join("0001_create_users.rs"),
+///     r#"//! Create the users collection.
+/// pub const NAME: &str = "0001_create_users";
+/// pub const DEPENDENCIES: &[&str] = &[];
+/// pub async fn upgrade(db: &Database) -> Result<()> { Ok(()) }
+/// pub async fn downgrade(db: &Database) -> Result<()> { Ok(()) }
+/// "#,
+/// )?;
+/// let plan = mongo_migrate_build::resolve(dir.path()).expect("a valid plan");
+/// assert_eq!(plan.migrations[0].name, "0001_create_users");
+/// assert_eq!(plan.migrations[0].description, "Create the users collection.");
+/// # Ok::<(), std::io::Error>(())
+/// ```
+pub fn resolve(dir: impl AsRef<Path>) -> Result<Plan, Report> {
+    let dir = dir.as_ref();
+    check(load(dir, &display_prefix(dir)))
+}
+
+/// How files in `dir` are named in diagnostics.
+pub(crate) fn display_prefix(dir: &Path) -> String {
+    let shown = if dir.is_absolute() {
+        dir.file_name()
+            .map_or_else(|| dir.to_path_buf(), PathBuf::from)
+    } else {
+        dir.to_path_buf()
+    };
+    shown
+        .to_string_lossy()
+        .replace('\\', "/")
+        .trim_end_matches('/')
+        .to_owned()
+}
+
+/// Discovers and parses every file, collecting the per-file problems.
+pub(crate) fn load(dir: &Path, display: &str) -> Loaded {
+    let mut report = Report::new();
+    let absolute = std::path::absolute(dir).unwrap_or_else(|_| dir.to_path_buf());
+    let (found, unreadable) = match discover(&absolute) {
+        Ok(found) => found,
+        Err(unreadable) => {
+            report.push(
+                Diagnostic::error(format!(
+                    "cannot read the migrations directory `{display}`: {}",
+                    unreadable.error
+                ))
+                .note(format!("looked for {}", unreadable.path.display()))
+                .help("create it (an empty directory is an empty plan), or point `migrations_dir` at it"),
+            );
+            return Loaded {
+                report,
+                candidates: Vec::new(),
+            };
+        }
+    };
+    for problem in unreadable {
+        report.push(
+            Diagnostic::error(format!(
+                "cannot read `{}`: {}",
+                problem.path.display(),
+                problem.error
+            ))
+            .help("migration files must be readable UTF-8 text"),
+        );
+    }
+
+    let mut pending = Vec::new();
+    for file in found {
+        let text = normalize_newlines(&file.text).into_owned();
+        let id = report.add_file(format!("{display}/{}", file.file_name), text);
+        let stem = file.file_name.trim_end_matches(".rs");
+        match parse_stem(stem) {
+            Some((sequence, _)) => pending.push((id, stem.to_owned(), sequence, file.path)),
+            None => report.push(
+                Diagnostic::error(format!(
+                    "`{}` is not a migration file name: expected `{FILE_NAME_PATTERN}`",
+                    file.file_name
+                ))
+                .at(id, 0..0, "in this file")
+                .note(format!("`{FILE_NAME_PATTERN}` is four or more digits, `_`, then a lowercase snake_case name"))
+                .help(format!(
+                    "rename it (e.g. `0001_{}.rs`); helper modules go in a subdirectory such as `{display}/common/`",
+                    suggested_name(stem)
+                )),
+            ),
+        }
+    }
+
+    let parsed = parse_all(&report, &pending);
+    let mut candidates = Vec::with_capacity(pending.len());
+    for ((file, stem, sequence, path), parsed) in pending.into_iter().zip(parsed) {
+        report.extend(parsed.diagnostics.iter().cloned());
+        candidates.push(Candidate {
+            file,
+            stem,
+            sequence,
+            path,
+            parsed,
+        });
+    }
+    Loaded { report, candidates }
+}
+
+fn suggested_name(stem: &str) -> String {
+    let mut out = String::new();
+    for word in stem
+        .split(|c: char| !c.is_ascii_alphanumeric())
+        .filter(|w| !w.is_empty())
+        .skip_while(|w| w.chars().all(|c| c.is_ascii_digit()))
+    {
+        if !out.is_empty() {
+            out.push('_');
+        }
+        out.push_str(&heck::ToSnakeCase::to_snake_case(word));
+    }
+    if out.is_empty() || !out.starts_with(|c: char| c.is_ascii_lowercase()) {
+        format!(
+            "name{}",
+            if out.is_empty() {
+                String::new()
+            } else {
+                format!("_{out}")
+            }
+        )
+    } else {
+        out
+    }
+}
+
+fn parse_all(report: &Report, pending: &[(FileId, String, u64, PathBuf)]) -> Vec<Parsed> {
+    let parse_one =
+        |(id, stem, _, _): &(FileId, String, u64, PathBuf)| parse(*id, stem, report.file_text(*id));
+    let threads = std::thread::available_parallelism().map_or(1, usize::from);
+    if pending.len() < PARALLEL_THRESHOLD || threads < 2 {
+        return pending.iter().map(parse_one).collect();
+    }
+    let chunk = pending.len().div_ceil(threads);
+    std::thread::scope(|scope| {
+        let handles: Vec<_> = pending
+            .chunks(chunk)
+            .map(|files| scope.spawn(move || files.iter().map(parse_one).collect::<Vec<_>>()))
+            .collect();
+        handles
+            .into_iter()
+            .flat_map(|handle| match handle.join() {
+                Ok(parsed) => parsed,
+                Err(panic) => std::panic::resume_unwind(panic),
+            })
+            .collect()
+    })
+}
+
+/// The cross-file checks: sequence numbers, dependencies, cycles, heads.
+pub(crate) fn check(loaded: Loaded) -> Result<Plan, Report> {
+    let Loaded {
+        mut report,
+        candidates,
+    } = loaded;
+    check_sequences(&candidates, &mut report);
+
+    let index: HashMap<&str, usize> = candidates
+        .iter()
+        .enumerate()
+        .map(|(i, c)| (c.stem.as_str(), i))
+        .collect();
+    let mut graph = Graph::new(
+        candidates
+            .iter()
+            .map(|c| (c.sequence, c.stem.clone()))
+            .collect(),
+    );
+    let mut graph_complete = true;
+    for (i, candidate) in candidates.iter().enumerate() {
+        if !candidate.parsed.syntax_ok || !candidate.parsed.dependencies_complete {
+            graph_complete = false;
+        }
+        for dependency in &candidate.parsed.dependencies {
+            match index.get(dependency.value.as_str()) {
+                Some(&target) => {
+                    graph.add_dependency(i, target);
+                    check_order(candidate, dependency, &candidates[target], &mut report);
+                }
+                None => {
+                    graph_complete = false;
+                    report.push(unknown_dependency(candidate, dependency, &candidates));
+                }
+            }
+        }
+    }
+
+    let cycles = graph.cycles();
+    for cycle in &cycles {
+        report.push(cycle_diagnostic(cycle, &candidates));
+    }
+    if cycles.is_empty() && graph_complete {
+        let heads = graph.heads();
+        if heads.len() > 1 {
+            report.push(heads_diagnostic(&heads, &candidates));
+        }
+    }
+
+    if !report.is_empty() {
+        report.sort();
+        return Err(report);
+    }
+    let Some(order) = graph.topological_order() else {
+        // Unreachable: a cycle is reported above. Keep the build failing loudly if it is not.
+        report.push(Diagnostic::error(
+            "internal error: the migration graph has a cycle that was not reported",
+        ));
+        return Err(report);
+    };
+    let mut slots: Vec<Option<Candidate>> = candidates.into_iter().map(Some).collect();
+    let migrations = order
+        .into_iter()
+        .filter_map(|i| slots[i].take())
+        .map(|c| PlannedMigration {
+            name: c.stem,
+            sequence: c.sequence,
+            dependencies: c.parsed.dependencies.into_iter().map(|d| d.value).collect(),
+            description: c.parsed.description,
+            checksum: c.parsed.checksum,
+            path: c.path,
+        })
+        .collect();
+    Ok(Plan { migrations })
+}
+
+/// Where to point at a migration as a whole: its `NAME` literal, or else its first byte.
+fn anchor(candidate: &Candidate) -> std::ops::Range<usize> {
+    candidate
+        .parsed
+        .name
+        .as_ref()
+        .map_or(0..0, |n| n.range.clone())
+}
+
+fn check_sequences(candidates: &[Candidate], report: &mut Report) {
+    let mut by_sequence: HashMap<u64, Vec<&Candidate>> = HashMap::new();
+    for candidate in candidates {
+        by_sequence
+            .entry(candidate.sequence)
+            .or_default()
+            .push(candidate);
+    }
+    let mut clashes: Vec<_> = by_sequence.into_values().filter(|c| c.len() > 1).collect();
+    clashes.sort_by_key(|c| c[0].sequence);
+    for clash in clashes {
+        let names: Vec<String> = clash.iter().map(|c| format!("`{}`", c.stem)).collect();
+        for (i, candidate) in clash.iter().enumerate().skip(1) {
+            let mut diagnostic = Diagnostic::error(format!(
+                "sequence number {} is used by {} migrations: {}",
+                candidate.sequence,
+                clash.len(),
+                names.join(", ")
+            ))
+            .at(
+                candidate.file,
+                anchor(candidate),
+                format!("`{}` reuses number {}", candidate.stem, candidate.sequence),
+            );
+            for (j, other) in clash.iter().enumerate() {
+                if j != i {
+                    diagnostic = diagnostic.also(
+                        other.file,
+                        anchor(other),
+                        format!("`{}` has it too", other.stem),
+                    );
+                }
+            }
+            report.push(
+                diagnostic
+                    .help("give each migration its own number: renumber this file and its `NAME`"),
+            );
+        }
+    }
+}
+
+fn check_order(
+    candidate: &Candidate,
+    dependency: &Located,
+    target: &Candidate,
+    report: &mut Report,
+) {
+    if target.sequence < candidate.sequence {
+        return;
+    }
+    report.push(
+        Diagnostic::error(format!(
+            "`{}` depends on `{}`, which does not come before it",
+            candidate.stem, target.stem
+        ))
+        .at(
+            candidate.file,
+            dependency.range.clone(),
+            format!("number {} is not smaller than {}", target.sequence, candidate.sequence),
+        )
+        .help("a migration may depend only on migrations with smaller numbers; renumber one of them or drop the dependency"),
+    );
+}
+
+fn unknown_dependency(
+    candidate: &Candidate,
+    dependency: &Located,
+    candidates: &[Candidate],
+) -> Diagnostic {
+    let closest = candidates
+        .iter()
+        .filter(|c| c.stem != candidate.stem)
+        .map(|c| {
+            (
+                strsim::damerau_levenshtein(&dependency.value, &c.stem),
+                &c.stem,
+            )
+        })
+        .min();
+    let diagnostic = Diagnostic::error(format!("dependency `{}` does not exist", dependency.value))
+        .at(
+            candidate.file,
+            dependency.range.clone(),
+            "no migration has this name",
+        );
+    match closest {
+        Some((distance, name)) if distance <= (dependency.value.len() / 3).max(3) => {
+            diagnostic.help(format!("did you mean `{name}`?"))
+        }
+        _ => diagnostic
+            .help("name an existing migration (its file stem), or add the missing migration"),
+    }
+}
+
+fn cycle_diagnostic(cycle: &[usize], candidates: &[Candidate]) -> Diagnostic {
+    let names: Vec<&str> = cycle.iter().map(|&i| candidates[i].stem.as_str()).collect();
+    let mut shown = names.join(" → ");
+    shown.push_str(" → ");
+    shown.push_str(names[0]);
+    let edge = |k: usize| {
+        let from = &candidates[cycle[k]];
+        let to = &candidates[cycle[(k + 1) % cycle.len()]];
+        let range = from
+            .parsed
+            .dependencies
+            .iter()
+            .find(|d| d.value == to.stem)
+            .map_or(0..0, |d| d.range.clone());
+        (
+            from.file,
+            range,
+            format!("`{}` depends on `{}`", from.stem, to.stem),
+        )
+    };
+    let (file, range, label) = edge(0);
+    let mut diagnostic =
+        Diagnostic::error(format!("dependency cycle: {shown}")).at(file, range, label);
+    for k in 1..cycle.len() {
+        let (file, range, label) = edge(k);
+        diagnostic = diagnostic.also(file, range, label);
+    }
+    diagnostic
+        .note("`a → b` means `a` depends on `b`; a cycle has no order to run in")
+        .help("remove one of these dependencies; a migration should depend only on earlier ones")
+}
+
+fn heads_diagnostic(heads: &[usize], candidates: &[Candidate]) -> Diagnostic {
+    let names: Vec<String> = heads
+        .iter()
+        .map(|&i| format!("`{}`", candidates[i].stem))
+        .collect();
+    let first = &candidates[heads[0]];
+    let mut diagnostic = Diagnostic::error(format!(
+        "the plan has {} heads: {}",
+        heads.len(),
+        names.join(", ")
+    ))
+    .at(
+        first.file,
+        anchor(first),
+        "nothing depends on this migration",
+    );
+    for &i in &heads[1..] {
+        let head = &candidates[i];
+        diagnostic = diagnostic.also(
+            head.file,
+            anchor(head),
+            "nothing depends on this migration either",
+        );
+    }
+    let quoted: Vec<String> = heads
+        .iter()
+        .map(|&i| format!("\"{}\"", candidates[i].stem))
+        .collect();
+    diagnostic
+        .note("two branches added migrations independently; exactly one head keeps the order decided, not accidental")
+        .help(format!(
+            "add a merge migration with `DEPENDENCIES = &[{}]`: run `migrate new --merge`",
+            quoted.join(", ")
+        ))
+}
