@@ -1,0 +1,82 @@
+//! Hand-written plans for the runner tests: every upgrade and downgrade logs its run in the
+//! `runs` collection, so tests can count what ran.
+#![allow(dead_code)]
+
+use mongo_migrate::bson::{doc, Document};
+use mongo_migrate::mongodb::Database;
+use futures::TryStreamExt;
+use mongo_migrate::{BoxFuture, MigrationResult};
+
+/// Logs one run of `name` in `direction`.
+pub async fn log_run(db: &Database, name: &str, direction: &str) -> MigrationResult<()> {
+    db.collection::<Document>("runs")
+        .insert_one(doc! { "name": name, "direction": direction })
+        .await?;
+    Ok(())
+}
+
+/// The runs logged, as `name:direction`, in insertion order.
+pub async fn runs(db: &Database) -> Vec<String> {
+    let docs: Vec<Document> = db
+        .collection::<Document>("runs")
+        .find(doc! {})
+        .sort(doc! { "$natural": 1 })
+        .await
+        .expect("find runs")
+        .try_collect()
+        .await
+        .expect("read runs");
+    docs.iter()
+        .map(|d| {
+            format!(
+                "{}:{}",
+                d.get_str("name").expect("name"),
+                d.get_str("direction").expect("direction")
+            )
+        })
+        .collect()
+}
+
+/// All documents of `collection`, sorted by `name` (or `_id`), without `_id` when `drop_id`.
+pub async fn docs(db: &Database, collection: &str) -> Vec<Document> {
+    db.collection::<Document>(collection)
+        .find(doc! {})
+        .await
+        .expect("find")
+        .try_collect()
+        .await
+        .expect("read")
+}
+
+/// Defines `up_<id>` / `down_<id>` shims that log their runs under `$name`.
+#[macro_export]
+macro_rules! logging_migration {
+    ($up:ident, $down:ident, $name:expr) => {
+        fn $up(db: &::mongo_migrate::mongodb::Database) -> ::mongo_migrate::BoxFuture<'_, ::mongo_migrate::MigrationResult<()>> {
+            Box::pin($crate::common::log_run(db, $name, "up"))
+        }
+        fn $down(db: &::mongo_migrate::mongodb::Database) -> ::mongo_migrate::BoxFuture<'_, ::mongo_migrate::MigrationResult<()>> {
+            Box::pin($crate::common::log_run(db, $name, "down"))
+        }
+    };
+}
+
+/// A `Migration` literal for a logging migration.
+#[macro_export]
+macro_rules! migration {
+    ($name:expr, [$($dep:expr),*], $up:ident, $down:ident) => {
+        ::mongo_migrate::Migration {
+            name: $name,
+            dependencies: &[$($dep),*],
+            description: concat!("Test migration ", $name, "."),
+            checksum: concat!("sum-", $name),
+            upgrade: $up,
+            downgrade: $down,
+        }
+    };
+}
+
+/// Ignores the database: for type-checking shims.
+pub fn noop(_db: &Database) -> BoxFuture<'_, MigrationResult<()>> {
+    Box::pin(async { Ok(()) })
+}
