@@ -96,9 +96,21 @@ impl Builder {
     /// `--- stderr`; there is never a panic or a backtrace. Colour follows `CARGO_TERM_COLOR`
     /// and `NO_COLOR`.
     pub fn emit(self) {
-        if let Err(error) = self.run() {
+        if let Err(error) = self.clone().run() {
             let text = match &error {
-                BuildError::Plan(report) => report.render(use_color()),
+                BuildError::Plan(report) => {
+                    // One line on top, before cargo's "failed to run custom build command"; the
+                    // rendered report (snippets, underlines, hints) follows under `--- stderr`.
+                    let problems = match report.len() {
+                        1 => "1 problem".to_owned(),
+                        n => format!("{n} problems"),
+                    };
+                    println!(
+                        "cargo::error=the migration plan in {}/ has {problems}, shown below",
+                        display_prefix(&self.migrations_dir)
+                    );
+                    report.render(use_color())
+                }
                 other => format!("error: {other}\n"),
             };
             let mut stderr = std::io::stderr().lock();

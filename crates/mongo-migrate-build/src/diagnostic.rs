@@ -153,6 +153,10 @@ impl Report {
         self.diagnostics.extend(diagnostics);
     }
 
+    pub(crate) fn retain(&mut self, keep: impl FnMut(&Diagnostic) -> bool) {
+        self.diagnostics.retain(keep);
+    }
+
     /// Sorts by file, then position; diagnostics without a location come last.
     pub(crate) fn sort(&mut self) {
         let files = &self.files;
@@ -193,6 +197,21 @@ impl Report {
             line,
             column,
         })
+    }
+
+    /// `file:line:col: message (help: hint)` on one line, for `cargo::error=`.
+    pub fn one_line(&self, diagnostic: &Diagnostic) -> String {
+        let mut line = match self.location(diagnostic) {
+            Some(at) => format!(
+                "{}:{}:{}: {}",
+                at.file, at.line, at.column, diagnostic.message
+            ),
+            None => diagnostic.message.clone(),
+        };
+        if let Some(help) = &diagnostic.help {
+            line.push_str(&format!(" (help: {help})"));
+        }
+        line.replace(['\n', '\r'], " ")
     }
 
     /// Renders every diagnostic like rustc does (`error: …`, `--> file:line:col`, the line

@@ -54,8 +54,13 @@ pub(crate) fn parse(file: FileId, stem: &str, text: &str) -> Parsed {
     let tokens: TokenStream = match text.parse() {
         Ok(tokens) => tokens,
         Err(error) => {
-            let error = syn::Error::from(error);
-            parsed.diagnostics.push(syntax_error(file, &error));
+            // proc-macro2's lexer says only "cannot parse string into token stream"; what it
+            // rejects is one of these, and the span shows where it gave up.
+            parsed.diagnostics.push(
+                Diagnostic::error("this file is not valid Rust: unbalanced delimiter, or an unterminated string or comment")
+                    .at(file, range(error.span()), "the tokens stop making sense here")
+                    .help("close every `(`, `[`, `{`, string and `/*` comment; every migration is compiled as a module of the crate"),
+            );
             return parsed;
         }
     };

@@ -443,3 +443,419 @@ fn heads_diagnostic(heads: &[usize], candidates: &[Candidate]) -> Diagnostic {
             quoted.join(", ")
         ))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::resolve;
+    use crate::plan::Plan;
+    use crate::Report;
+
+    fn migration(name: &str, dependencies: &[&str]) -> String {
+        let deps: Vec<String> = dependencies.iter().map(|d| format!("{d:?}")).collect();
+        format!(
+            "//! Migration {name}.\nuse mongo_migrate::prelude::*;\n\npub const NAME: &str = \"{name}\";\npub const DEPENDENCIES: &[&str] = &[{}];\n\npub async fn upgrade(db: &Database) -> Result<()> {{ let _ = db; Ok(()) }}\npub async fn downgrade(db: &Database) -> Result<()> {{ let _ = db; Ok(()) }}\n",
+            deps.join(", ")
+        )
+    }
+
+    fn dir_with(files: &[(&str, String)]) -> tempfile::TempDir {
+        let dir = tempfile::tempdir().expect("temp dir");
+        for (name, text) in files {
+            let path = dir.path().join(name);
+            std::fs::create_dir_all(path.parent().expect("parent")).expect("mkdir");
+            std::fs::write(path, text).expect("write");
+        }
+        dir
+    }
+
+    fn plan(files: &[(&str, String)]) -> Plan {
+        let dir = dir_with(files);
+        resolve(dir.path()).unwrap_or_else(|report| panic!("{}", report.render(false)))
+    }
+
+    /// Every problem as `file:line:col: message | help`.
+    fn problems(files: &[(&str, String)]) -> Vec<String> {
+        let dir = dir_with(files);
+        let report: Report = resolve(dir.path()).expect_err("a broken plan");
+        report
+            .iter()
+            .map(|d| {
+                let at = report.location(d).map_or("-".to_owned(), |l| {
+                    format!(
+                        "{}:{}:{}",
+                        l.file.rsplit('/').next().unwrap_or(&l.file),
+                        l.line,
+                        l.column
+                    )
+                });
+                format!("{at}: {} | {}", d.message(), d.hint().unwrap_or(""))
+            })
+            .collect()
+    }
+
+    fn one_problem(files: &[(&str, String)]) -> String {
+        let all = problems(files);
+        assert_eq!(all.len(), 1, "{all:#?}");
+        all.into_iter().next().unwrap_or_default()
+    }
+
+    fn names(plan: &Plan) -> Vec<&str> {
+        plan.migrations.iter().map(|m| m.name.as_str()).collect()
+    }
+
+    #[test]
+    fn diamond_orders_each_once() {
+        let plan = plan(&[
+            ("0004_d.rs", migration("0004_d", &["0002_b", "0003_c"])),
+            ("0001_a.rs", migration("0001_a", &[])),
+            ("0003_c.rs", migration("0003_c", &["0001_a"])),
+            ("0002_b.rs", migration("0002_b", &["0001_a"])),
+        ]);
+        assert_eq!(names(&plan), ["0001_a", "0002_b", "0003_c", "0004_d"]);
+        assert_eq!(plan.migrations[3].dependencies, ["0002_b", "0003_c"]);
+        assert_eq!(plan.head().map(|m| m.name.as_str()), Some("0004_d"));
+    }
+
+    #[test]
+    fn plan_carries_description_checksum_and_path() {
+        let text = migration("0001_a", &[]);
+        let plan = plan(&[("0001_a.rs", text.clone())]);
+        let m = &plan.migrations[0];
+        assert_eq!(m.description, "Migration 0001_a.");
+        assert_eq!(m.sequence, 1);
+        assert_eq!(Some(m.checksum.clone()), crate::checksum_source(&text));
+        assert!(m.path.is_absolute() && m.path.ends_with("0001_a.rs"));
+    }
+
+    #[test]
+    fn empty_directory_is_an_empty_plan() {
+        assert_eq!(plan(&[]), Plan::default());
+    }
+
+    #[test]
+    fn helpers_and_other_files_are_not_migrations() {
+        let plan = plan(&[
+            ("0001_a.rs", migration("0001_a", &[])),
+            ("common/mod.rs", "pub fn helper() {}".to_owned()),
+            ("README.md", "# notes".to_owned()),
+        ]);
+        assert_eq!(names(&plan), ["0001_a"]);
+    }
+
+    #[test]
+    fn several_roots_are_allowed() {
+        let plan = plan(&[
+            ("0001_a.rs", migration("0001_a", &[])),
+            ("0002_b.rs", migration("0002_b", &[])),
+            ("0003_c.rs", migration("0003_c", &["0001_a", "0002_b"])),
+        ]);
+        assert_eq!(names(&plan), ["0001_a", "0002_b", "0003_c"]);
+    }
+
+    #[test]
+    fn missing_directory() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let report = resolve(dir.path().join("nope")).expect_err("no directory");
+        assert!(report
+            .iter()
+            .next()
+            .is_some_and(|d| d.message().contains("cannot read the migrations directory")));
+    }
+
+    #[test]
+    fn check_1_file_name() {
+        let p = one_problem(&[("1_short.rs", migration("1_short", &[]))]);
+        assert!(p.starts_with("1_short.rs:1:1: `1_short.rs` is not a migration file name: expected `NNNN_snake_case.rs`"), "{p}");
+        let all = problems(&[
+            ("0001_Bad.rs", String::new()),
+            ("mod.rs", String::new()),
+            ("0002_ok.rs", migration("0002_ok", &[])),
+        ]);
+        assert_eq!(all.len(), 2, "{all:#?}");
+        assert!(
+            all[0].contains("0001_Bad.rs") && all[0].contains("rename it (e.g. `0001_bad.rs`)"),
+            "{all:#?}"
+        );
+        assert!(
+            all[1].contains("mod.rs") && all[1].contains("common/"),
+            "{all:#?}"
+        );
+    }
+
+    #[test]
+    fn check_2_name_missing_not_literal_mismatch() {
+        let p = one_problem(&[(
+            "0001_a.rs",
+            migration("0001_a", &[]).replace("pub const NAME: &str = \"0001_a\";\n", ""),
+        )]);
+        assert!(
+            p.contains("missing `NAME`") && p.contains("pub const NAME: &str = \"0001_a\";"),
+            "{p}"
+        );
+        let p = one_problem(&[(
+            "0001_a.rs",
+            migration("0001_a", &[]).replace("\"0001_a\";", "concat!(\"0001\", \"_a\");"),
+        )]);
+        assert!(
+            p.starts_with("0001_a.rs:4:24: `NAME` is not a string literal"),
+            "{p}"
+        );
+        let p = one_problem(&[("0001_a.rs", migration("0001_b", &[]))]);
+        assert!(
+            p.starts_with("0001_a.rs:4:24: `NAME` does not match the file name"),
+            "{p}"
+        );
+        assert!(
+            p.contains("set `NAME` to \"0001_a\", or rename the file to `0001_b.rs`"),
+            "{p}"
+        );
+    }
+
+    #[test]
+    fn check_3_dependencies_shape() {
+        let a = ("0001_a.rs", migration("0001_a", &[]));
+        let p = one_problem(&[
+            a.clone(),
+            (
+                "0002_b.rs",
+                migration("0002_b", &[]).replace("pub const DEPENDENCIES: &[&str] = &[];\n", ""),
+            ),
+        ]);
+        assert!(p.contains("missing `DEPENDENCIES`"), "{p}");
+        let p = one_problem(&[
+            a.clone(),
+            (
+                "0002_b.rs",
+                migration("0002_b", &[]).replace("= &[];", "= OTHER;"),
+            ),
+        ]);
+        assert!(
+            p.starts_with("0002_b.rs:5:35: `DEPENDENCIES` is not a slice of string literals"),
+            "{p}"
+        );
+        let p = one_problem(&[
+            a.clone(),
+            (
+                "0002_b.rs",
+                migration("0002_b", &["0001_a"]).replace("\"0001_a\"", "\"0001_a\", A"),
+            ),
+        ]);
+        assert!(
+            p.starts_with("0002_b.rs:5:47: dependency is not a string literal"),
+            "{p}"
+        );
+    }
+
+    #[test]
+    fn check_3_duplicates_and_self() {
+        let a = ("0001_a.rs", migration("0001_a", &[]));
+        let p = one_problem(&[
+            a.clone(),
+            ("0002_b.rs", migration("0002_b", &["0001_a", "0001_a"])),
+        ]);
+        assert!(
+            p.starts_with("0002_b.rs:5:47: `0001_a` is listed twice in `DEPENDENCIES`"),
+            "{p}"
+        );
+        let p = one_problem(&[a, ("0002_b.rs", migration("0002_b", &["0001_a", "0002_b"]))]);
+        assert!(
+            p.starts_with("0002_b.rs:5:47: `0002_b` depends on itself"),
+            "{p}"
+        );
+    }
+
+    #[test]
+    fn check_3_unknown_dependency_suggests_closest() {
+        let a = ("0001_create_users.rs", migration("0001_create_users", &[]));
+        let p = one_problem(&[
+            a.clone(),
+            ("0002_b.rs", migration("0002_b", &["0001_crate_users"])),
+        ]);
+        assert!(
+            p.starts_with("0002_b.rs:5:37: dependency `0001_crate_users` does not exist"),
+            "{p}"
+        );
+        assert!(p.ends_with("did you mean `0001_create_users`?"), "{p}");
+        let p = one_problem(&[
+            a,
+            (
+                "0002_b.rs",
+                migration("0002_b", &["something_else_entirely"]),
+            ),
+        ]);
+        assert!(!p.contains("did you mean"), "{p}");
+    }
+
+    #[test]
+    fn check_4_dependency_must_come_before() {
+        let all = problems(&[
+            ("0001_a.rs", migration("0001_a", &["0002_b"])),
+            ("0002_b.rs", migration("0002_b", &[])),
+        ]);
+        assert_eq!(all.len(), 1, "{all:#?}");
+        assert!(
+            all[0].starts_with(
+                "0001_a.rs:5:37: `0001_a` depends on `0002_b`, which does not come before it"
+            ),
+            "{all:#?}"
+        );
+    }
+
+    #[test]
+    fn check_5_cycle_shows_the_whole_cycle() {
+        let all = problems(&[
+            ("0001_a.rs", migration("0001_a", &["0003_c"])),
+            ("0002_b.rs", migration("0002_b", &["0001_a"])),
+            ("0003_c.rs", migration("0003_c", &["0002_b"])),
+        ]);
+        let cycles: Vec<&String> = all.iter().filter(|p| p.contains("cycle")).collect();
+        assert_eq!(cycles.len(), 1, "{all:#?}");
+        assert!(
+            cycles[0].contains("dependency cycle: 0001_a → 0003_c → 0002_b → 0001_a"),
+            "{all:#?}"
+        );
+        // The cycle needs a backwards edge, which check 4 reports on its own.
+        assert!(
+            all.iter()
+                .any(|p| p.contains("which does not come before it")),
+            "{all:#?}"
+        );
+    }
+
+    #[test]
+    fn check_6_duplicate_sequence_number() {
+        let all = problems(&[
+            ("0001_a.rs", migration("0001_a", &[])),
+            ("0002_b.rs", migration("0002_b", &["0001_a"])),
+            ("0002_c.rs", migration("0002_c", &["0002_b"])),
+        ]);
+        let dup: Vec<&String> = all
+            .iter()
+            .filter(|p| p.contains("sequence number 2 is used by 2 migrations"))
+            .collect();
+        assert_eq!(dup.len(), 1, "{all:#?}");
+        assert!(dup[0].starts_with("0002_c.rs:4:24"), "{all:#?}");
+    }
+
+    #[test]
+    fn check_7_two_heads_names_every_head() {
+        let p = one_problem(&[
+            ("0001_a.rs", migration("0001_a", &[])),
+            ("0002_b.rs", migration("0002_b", &["0001_a"])),
+            ("0003_c.rs", migration("0003_c", &["0001_a"])),
+        ]);
+        assert!(
+            p.starts_with("0002_b.rs:4:24: the plan has 2 heads: `0002_b`, `0003_c`"),
+            "{p}"
+        );
+        assert!(
+            p.contains("migrate new --merge") && p.contains("&[\"0002_b\", \"0003_c\"]"),
+            "{p}"
+        );
+    }
+
+    #[test]
+    fn check_7_is_not_a_cascade_of_a_missing_dependency() {
+        let all = problems(&[
+            ("0001_a.rs", migration("0001_a", &[])),
+            ("0002_b.rs", migration("0002_b", &["0001_x"])),
+        ]);
+        assert_eq!(all.len(), 1, "{all:#?}");
+    }
+
+    #[test]
+    fn check_8_functions() {
+        let ok = migration("0001_a", &[]);
+        let p = one_problem(&[(
+            "0001_a.rs",
+            ok.replace("pub async fn downgrade", "pub async fn other"),
+        )]);
+        assert!(
+            p.starts_with("0001_a.rs:1:1: missing `downgrade` function"),
+            "{p}"
+        );
+        let p = one_problem(&[(
+            "0001_a.rs",
+            ok.replace("pub async fn upgrade", "pub async fn other"),
+        )]);
+        assert!(p.contains("missing `upgrade` function"), "{p}");
+        let p = one_problem(&[(
+            "0001_a.rs",
+            ok.replace(
+                "pub async fn upgrade(db: &Database)",
+                "fn upgrade(db: &Database, x: u8)",
+            ),
+        )]);
+        assert!(
+            p.starts_with("0001_a.rs:7:1: `upgrade` must be a `pub async fn` with one parameter"),
+            "{p}"
+        );
+        let dir = dir_with(&[(
+            "0001_a.rs",
+            ok.replace(
+                "pub async fn downgrade(db: &Database)",
+                "pub fn downgrade()",
+            ),
+        )]);
+        let report = resolve(dir.path()).expect_err("broken");
+        let rendered = report.render(false);
+        assert!(
+            rendered.contains("this is not `async`, takes 0 parameters, not 1"),
+            "{rendered}"
+        );
+    }
+
+    #[test]
+    fn check_9_invalid_rust_is_located() {
+        let ok = migration("0001_a", &[]);
+        let p = one_problem(&[(
+            "0001_a.rs",
+            ok.replace(
+                "pub const NAME: &str = \"0001_a\";",
+                "pub const NAME: &str = \"0001_a\"",
+            ),
+        )]);
+        assert!(
+            p.starts_with("0001_a.rs:5:1: this file is not valid Rust: expected `;`"),
+            "{p}"
+        );
+        let p = one_problem(&[(
+            "0001_a.rs",
+            ok.replace(
+                "Ok(()) }\npub async fn downgrade",
+                "Ok(( }\npub async fn downgrade",
+            ),
+        )]);
+        assert!(
+            p.starts_with("0001_a.rs:7:70: this file is not valid Rust: unbalanced delimiter"),
+            "{p}"
+        );
+    }
+
+    #[test]
+    fn problems_are_collected_and_sorted() {
+        let all = problems(&[
+            ("0002_b.rs", migration("0002_x", &["0001_typo"])),
+            (
+                "0001_a.rs",
+                migration("0001_a", &[]).replace("pub async fn downgrade", "async fn downgrade"),
+            ),
+            ("bad.rs", String::new()),
+        ]);
+        assert_eq!(all.len(), 4, "{all:#?}");
+        assert!(all[0].starts_with("0001_a.rs:8:1"), "{all:#?}");
+        assert!(all[1].starts_with("0002_b.rs:4:24"), "{all:#?}");
+        assert!(all[2].starts_with("0002_b.rs:5:37"), "{all:#?}");
+        assert!(all[3].starts_with("bad.rs:1:1"), "{all:#?}");
+    }
+
+    #[test]
+    fn crlf_files_are_located_like_lf_files() {
+        let text = migration("0001_b", &[]).replace('\n', "\r\n");
+        let p = one_problem(&[("0001_a.rs", text)]);
+        assert!(
+            p.starts_with("0001_a.rs:4:24: `NAME` does not match"),
+            "{p}"
+        );
+    }
+}
