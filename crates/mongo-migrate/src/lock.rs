@@ -1,8 +1,9 @@
 //! The lease lock: one document, acquired atomically, renewed by a heartbeat, expiring when its
 //! holder dies.
 //!
-//! Expiry is judged by the **server's** clock (`$$NOW`), so runners on hosts with skewed clocks
-//! still agree on when a lease ran out.
+//! Expiry is judged by the **server's** clock: every acquisition and renewal first reads the
+//! server time (`hello.localTime`), so runners on hosts with skewed clocks still agree on when a
+//! lease ran out. (Only the round-trip time of one `hello` is added to the skew budget.)
 
 use std::fmt;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -104,6 +105,7 @@ pub enum Attempt {
 /// A lease lock on one document of a lock collection.
 #[derive(Debug, Clone)]
 pub struct LeaseLock {
+    db: Database,
     coll: Collection<Document>,
     me: Runner,
     ttl: Duration,
@@ -113,6 +115,7 @@ impl LeaseLock {
     /// A lock in `collection` of `db`, held for leases of `ttl`, owned by a fresh [`Runner`].
     pub fn new(db: &Database, collection: &str, ttl: Duration) -> Self {
         LeaseLock {
+            db: db.clone(),
             coll: db.collection(collection),
             me: Runner::current(),
             ttl,
@@ -124,8 +127,22 @@ impl LeaseLock {
         &self.me
     }
 
-    fn ttl_ms(&self) -> i64 {
-        i64::try_from(self.ttl.as_millis()).unwrap_or(i64::MAX)
+    fn expiry(&self, now: bson::DateTime) -> bson::DateTime {
+        let ttl = i64::try_from(self.ttl.as_millis()).unwrap_or(i64::MAX);
+        bson::DateTime::from_millis(now.timestamp_millis().saturating_add(ttl))
+    }
+
+    /// The server's clock, from `hello.localTime`.
+    async fn server_now(&self) -> Result<bson::DateTime, LockError> {
+        let hello = self
+            .db
+            .run_command(doc! { "hello": 1 })
+            .await
+            .map_err(|e| LockError::Database(e.to_string()))?;
+        hello
+            .get_datetime("localTime")
+            .copied()
+            .map_err(|_| LockError::Database("the server's hello reply has no localTime".to_owned()))
     }
 
     /// One atomic attempt: take the lease if the document is absent, expired, or already ours.
@@ -133,19 +150,20 @@ impl LeaseLock {
     /// When the document exists and the filter does not match it, the upsert's insert collides
     /// on `_id` (duplicate key 11000): that is "held", also for a concurrent upsert that lost.
     pub async fn try_acquire(&self) -> Result<Attempt, LockError> {
+        let now = self.server_now().await?;
         let filter = doc! {
             "_id": LOCK_ID,
             "$or": [
-                { "$expr": { "$lt": ["$expires_at", "$$NOW"] } },
+                { "expires_at": { "$lt": now } },
                 { "owner.token": &self.me.token },
             ],
         };
-        let update = vec![doc! { "$set": {
-            "owner": { "$literal": self.me.to_document() },
-            "acquired_at": "$$NOW",
-            "renewed_at": "$$NOW",
-            "expires_at": { "$add": ["$$NOW", self.ttl_ms()] },
-        }}];
+        let update = doc! { "$set": {
+            "owner": self.me.to_document(),
+            "acquired_at": now,
+            "renewed_at": now,
+            "expires_at": self.expiry(now),
+        }};
         let result = self
             .coll
             .find_one_and_update(filter, update)
@@ -193,14 +211,12 @@ impl LeaseLock {
     /// Called before every state write: a runner whose lease expired and was taken over must
     /// not write.
     pub async fn ensure_owned(&self) -> Result<(), LockError> {
+        let now = self.server_now().await?;
         let renewed = self
             .coll
             .update_one(
                 doc! { "_id": LOCK_ID, "owner.token": &self.me.token },
-                vec![doc! { "$set": {
-                    "renewed_at": "$$NOW",
-                    "expires_at": { "$add": ["$$NOW", self.ttl_ms()] },
-                }}],
+                doc! { "$set": { "renewed_at": now, "expires_at": self.expiry(now) } },
             )
             .await
             .map_err(|e| LockError::Database(e.to_string()))?;
