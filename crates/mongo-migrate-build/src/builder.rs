@@ -165,3 +165,26 @@ pub(crate) fn write_if_changed(path: &Path, bytes: &[u8]) -> Result<bool, BuildE
     })?;
     Ok(true)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::write_if_changed;
+
+    #[test]
+    fn writes_only_when_bytes_change() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let path = dir.path().join("registry.rs");
+        assert!(write_if_changed(&path, b"one").expect("write"));
+        let before = std::fs::metadata(&path)
+            .and_then(|m| m.modified())
+            .expect("mtime");
+        std::thread::sleep(std::time::Duration::from_millis(20));
+        assert!(!write_if_changed(&path, b"one").expect("write"));
+        let after = std::fs::metadata(&path)
+            .and_then(|m| m.modified())
+            .expect("mtime");
+        assert_eq!(before, after);
+        assert!(write_if_changed(&path, b"two").expect("write"));
+        assert_eq!(std::fs::read(&path).expect("read"), b"two");
+    }
+}

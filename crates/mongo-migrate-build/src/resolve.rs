@@ -294,32 +294,35 @@ fn check_sequences(candidates: &[Candidate], report: &mut Report) {
     clashes.sort_by_key(|c| c[0].sequence);
     for clash in clashes {
         let names: Vec<String> = clash.iter().map(|c| format!("`{}`", c.stem)).collect();
-        for (i, candidate) in clash.iter().enumerate().skip(1) {
-            let mut diagnostic = Diagnostic::error(format!(
-                "sequence number {} is used by {} migrations: {}",
-                candidate.sequence,
-                clash.len(),
-                names.join(", ")
-            ))
-            .at(
-                candidate.file,
-                anchor(candidate),
-                format!("`{}` reuses number {}", candidate.stem, candidate.sequence),
-            );
-            for (j, other) in clash.iter().enumerate() {
-                if j != i {
-                    diagnostic = diagnostic.also(
-                        other.file,
-                        anchor(other),
-                        format!("`{}` has it too", other.stem),
-                    );
-                }
-            }
-            report.push(
-                diagnostic
-                    .help("give each migration its own number: renumber this file and its `NAME`"),
+        let (first, others) = (clash[0], &clash[1..]);
+        let mut diagnostic = Diagnostic::error(format!(
+            "sequence number {} is used by {} migrations: {}",
+            first.sequence,
+            clash.len(),
+            names.join(", ")
+        ))
+        .at(
+            others[0].file,
+            anchor(others[0]),
+            format!("`{}` reuses number {}", others[0].stem, first.sequence),
+        )
+        .also(
+            first.file,
+            anchor(first),
+            format!("`{}` has it already", first.stem),
+        );
+        for other in &others[1..] {
+            diagnostic = diagnostic.also(
+                other.file,
+                anchor(other),
+                format!("`{}` has it too", other.stem),
             );
         }
+        report.push(
+            diagnostic.help(
+                "give each migration its own number: renumber the later files and their `NAME`",
+            ),
+        );
     }
 }
 
@@ -329,7 +332,8 @@ fn check_order(
     target: &Candidate,
     report: &mut Report,
 ) {
-    if target.sequence < candidate.sequence {
+    // Equal numbers are reported once, as a duplicate sequence number.
+    if target.sequence <= candidate.sequence {
         return;
     }
     report.push(
@@ -437,7 +441,7 @@ fn heads_diagnostic(heads: &[usize], candidates: &[Candidate]) -> Diagnostic {
         .map(|&i| format!("\"{}\"", candidates[i].stem))
         .collect();
     diagnostic
-        .note("two branches added migrations independently; exactly one head keeps the order decided, not accidental")
+        .note("branches added migrations independently; with one head, the order between them is decided by you, not by chance")
         .help(format!(
             "add a merge migration with `DEPENDENCIES = &[{}]`: run `migrate new --merge`",
             quoted.join(", ")
