@@ -65,10 +65,22 @@ pub async fn connect(
     // Fail now, naming the host, rather than at the first state read with a vaguer message.
     db.run_command(doc! { "ping": 1 })
         .await
-        .map_err(|e| ConnectionError {
-            hosts: hosts.clone(),
-            timeout: server_timeout,
-            message: redact_text(&e.to_string(), uri),
+        .map_err(|e| -> Error {
+            let message = redact_text(&e.to_string(), uri);
+            if matches!(*e.kind, mongodb::error::ErrorKind::Authentication { .. }) {
+                ConfigError::Authentication {
+                    hosts: hosts.clone(),
+                    message,
+                }
+                .into()
+            } else {
+                ConnectionError {
+                    hosts: hosts.clone(),
+                    timeout: server_timeout,
+                    message,
+                }
+                .into()
+            }
         })?;
     Ok(Connection {
         client,

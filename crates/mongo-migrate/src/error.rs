@@ -68,6 +68,14 @@ pub enum ConfigError {
         /// Why, password redacted.
         message: String,
     },
+    /// The server answered but refused the credentials.
+    #[error("authentication to the MongoDB server at {hosts} failed: {message}")]
+    Authentication {
+        /// The hosts of the URI.
+        hosts: String,
+        /// The driver's message, password redacted.
+        message: String,
+    },
     /// Neither `--database` nor the URI names a database.
     #[error("no database: pass --database or put it in the URI path (mongodb://host/DATABASE)")]
     NoDatabase,

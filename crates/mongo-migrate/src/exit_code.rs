@@ -35,7 +35,7 @@ pub const HELP_TABLE: &str = "\
 Exit codes:
     0  success (or nothing to do)
     1  a migration failed; the failure is recorded
-    2  usage or configuration error
+    2  usage or configuration error (also: authentication failed)
     3  database unreachable within --server-timeout
     4  lock not acquired within --lock-timeout, or lease lost
     5  refused: a failed or interrupted migration is recorded (fix, rebuild, `up --retry`; or `down`)
@@ -44,4 +44,5 @@ Exit codes:
     8  check: migrations are pending
     9  refused: down would leave an applied or failed dependent without its dependency
    10  database error while reading or writing state or lock
-  130  interrupted (Ctrl-C); lock released";
+  130  interrupted (Ctrl-C); lock released
+";

@@ -139,10 +139,9 @@ impl LeaseLock {
             .run_command(doc! { "hello": 1 })
             .await
             .map_err(|e| LockError::Database(e.to_string()))?;
-        hello
-            .get_datetime("localTime")
-            .copied()
-            .map_err(|_| LockError::Database("the server's hello reply has no localTime".to_owned()))
+        hello.get_datetime("localTime").copied().map_err(|_| {
+            LockError::Database("the server's hello reply has no localTime".to_owned())
+        })
     }
 
     /// One atomic attempt: take the lease if the document is absent, expired, or already ours.

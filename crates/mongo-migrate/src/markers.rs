@@ -66,7 +66,10 @@ pub async fn set_if_missing(
     let mut absent = filter.clone();
     absent.insert(field, doc! { "$exists": false });
     let was_absent = collection
-        .update_many(absent, doc! { "$set": { field: value.clone(), &marker: "absent" } })
+        .update_many(
+            absent,
+            doc! { "$set": { field: value.clone(), &marker: "absent" } },
+        )
         .await?
         .modified_count;
     let mut null = filter;
@@ -75,7 +78,10 @@ pub async fn set_if_missing(
         .update_many(null, doc! { "$set": { field: value, &marker: "null" } })
         .await?
         .modified_count;
-    Ok(SetCounts { was_absent, was_null })
+    Ok(SetCounts {
+        was_absent,
+        was_null,
+    })
 }
 
 /// Undoes [`set_if_missing`]: restores `field` to absent or null on the documents `migration`

@@ -198,8 +198,8 @@ impl Migrator {
     /// The state of every migration: three queries (state, details, lock), whatever the plan's size.
     pub async fn status(&self) -> Result<Status, Error> {
         let records = self.store().load().await?;
-        let holder = lock::read_holder(&self.db.collection(&lock_collection(&self.collection)))
-            .await?;
+        let holder =
+            lock::read_holder(&self.db.collection(&lock_collection(&self.collection))).await?;
         let now = chrono::Utc::now();
         let live = holder
             .as_ref()
@@ -343,8 +343,7 @@ impl Migrator {
         let lock = LeaseLock::new(&self.db, &lock_collection(&self.collection), self.lease_ttl);
         let timeout = self.lock_timeout;
         lock.acquire(timeout, |holder| {
-            self.observer
-                .on_event(&Event::LockWait { holder, timeout })
+            self.observer.on_event(&Event::LockWait { holder, timeout })
         })
         .await?;
         self.observer.on_event(&Event::LockAcquired);
@@ -385,9 +384,7 @@ impl Migrator {
                     error: interrupted_message(*at, *dir, by),
                 };
                 lock.ensure_owned().await?;
-                store
-                    .record_interrupted(name, *dir, &failure.error)
-                    .await?;
+                store.record_interrupted(name, *dir, &failure.error).await?;
                 self.observer.on_event(&Event::Interrupted {
                     name,
                     failure: &failure,
@@ -395,7 +392,10 @@ impl Migrator {
                 interrupted.push(name.clone());
             }
         }
-        Ok((Status::build(self.migrations, &records, None, None), interrupted))
+        Ok((
+            Status::build(self.migrations, &records, None, None),
+            interrupted,
+        ))
     }
 
     async fn run_steps(

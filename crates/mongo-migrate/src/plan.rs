@@ -69,8 +69,7 @@ pub(crate) fn descendants(migrations: &[Migration], target: usize) -> BTreeSet<u
     // The plan is topologically ordered: dependents come after their dependencies.
     for (i, m) in migrations.iter().enumerate().skip(target + 1) {
         if m.dependencies.iter().any(|d| {
-            migrations[target].name == *d
-                || found.iter().any(|&f: &usize| migrations[f].name == *d)
+            migrations[target].name == *d || found.iter().any(|&f: &usize| migrations[f].name == *d)
         }) {
             found.insert(i);
         }

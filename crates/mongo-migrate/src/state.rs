@@ -89,7 +89,9 @@ impl StateStore {
             .await
             .map_err(|e| self.state_err(e))?;
         for d in docs {
-            let Ok(name) = d.get_str("name") else { continue };
+            let Ok(name) = d.get_str("name") else {
+                continue;
+            };
             let record = records.entry(name.to_owned()).or_default();
             record.has_state_document = true;
             // pymongo-migrate writes no unique index: if a name appears twice, applied wins.

@@ -224,9 +224,10 @@ impl Status {
 
     /// Whether nothing is pending, failed, running, changed or unknown.
     pub fn is_clean(&self) -> bool {
-        self.migrations.iter().all(|m| {
-            m.state == State::Applied && m.checksum_state != ChecksumState::Changed
-        }) && self.unknown.is_empty()
+        self.migrations
+            .iter()
+            .all(|m| m.state == State::Applied && m.checksum_state != ChecksumState::Changed)
+            && self.unknown.is_empty()
     }
 }
 

@@ -10,7 +10,9 @@ use mongo_migrate::bson::{doc, Document};
 use mongo_migrate::lock::{force_release, Attempt, LeaseLock, LOCK_ID};
 use mongo_migrate::mongodb::Database;
 use mongo_migrate::testing::test_database;
-use mongo_migrate::{exit_code, BoxFuture, Error, LockError, Migration, MigrationResult, Migrator, State};
+use mongo_migrate::{
+    exit_code, BoxFuture, Error, LockError, Migration, MigrationResult, Migrator, State,
+};
 
 const LOCK: &str = "pymongo_migrate_lock";
 
@@ -63,9 +65,17 @@ async fn waiting_times_out_naming_the_holder() {
         .await
         .expect_err("held");
     assert_eq!(seen.len(), 1);
-    assert_eq!(seen[0].as_ref().map(|h| h.owner.clone()), Some(a.runner().clone()));
-    assert!(matches!(&err, LockError::NotAcquired { holder: Some(h), .. } if h.owner == *a.runner()));
-    assert!(err.to_string().contains(&format!("pid {}", a.runner().pid)), "{err}");
+    assert_eq!(
+        seen[0].as_ref().map(|h| h.owner.clone()),
+        Some(a.runner().clone())
+    );
+    assert!(
+        matches!(&err, LockError::NotAcquired { holder: Some(h), .. } if h.owner == *a.runner())
+    );
+    assert!(
+        err.to_string().contains(&format!("pid {}", a.runner().pid)),
+        "{err}"
+    );
 }
 
 #[tokio::test]
@@ -75,10 +85,18 @@ async fn an_expired_lease_is_taken_over_and_the_stale_owner_cannot_renew() {
     dead.try_acquire().await.expect("dead");
     // No heartbeat: the holder "died". The next runner waits until the lease runs out.
     let next = LeaseLock::new(&t.db, LOCK, Duration::from_secs(30));
-    next.acquire(Duration::from_secs(10), |_| {}).await.expect("takeover");
+    next.acquire(Duration::from_secs(10), |_| {})
+        .await
+        .expect("takeover");
     let err = dead.ensure_owned().await.expect_err("stale");
-    assert!(matches!(&err, LockError::Lost { holder: Some(h) } if h.owner == *next.runner()), "{err}");
-    assert!(!dead.release().await.expect("release"), "a stale owner releases nothing");
+    assert!(
+        matches!(&err, LockError::Lost { holder: Some(h) } if h.owner == *next.runner()),
+        "{err}"
+    );
+    assert!(
+        !dead.release().await.expect("release"),
+        "a stale owner releases nothing"
+    );
     next.ensure_owned().await.expect("still ours");
 }
 
@@ -90,7 +108,10 @@ async fn the_heartbeat_keeps_a_short_lease_alive() {
     let beat = a.heartbeat();
     let b = LeaseLock::new(&t.db, LOCK, Duration::from_secs(30));
     // Five lease lengths: without renewal b would get it.
-    let err = b.acquire(Duration::from_secs(3), |_| {}).await.expect_err("renewed");
+    let err = b
+        .acquire(Duration::from_secs(3), |_| {})
+        .await
+        .expect_err("renewed");
     assert!(matches!(err, LockError::NotAcquired { .. }));
     assert!(!beat.lost());
     beat.stop();
@@ -101,7 +122,10 @@ async fn force_release_shows_the_holder() {
     let t = test_database("lock_force").await;
     let a = LeaseLock::new(&t.db, LOCK, Duration::from_secs(30));
     a.try_acquire().await.expect("a");
-    let holder = force_release(&t.db, LOCK).await.expect("force").expect("a holder");
+    let holder = force_release(&t.db, LOCK)
+        .await
+        .expect("force")
+        .expect("a holder");
     assert_eq!(holder.owner, *a.runner());
     assert!(docs(&t.db, LOCK).await.is_empty());
     assert!(force_release(&t.db, LOCK).await.expect("again").is_none());
@@ -147,21 +171,35 @@ async fn a_runner_that_lost_its_lease_stops_before_writing_state() {
     let m = Migrator::new(t.db.clone(), STEALING);
     let err = m.up().await.expect_err("lease lost");
     assert_eq!(err.exit_code(), exit_code::LOCK_NOT_ACQUIRED);
-    assert!(matches!(&err, Error::Lock(LockError::Lost { holder: Some(h) }) if h.owner.host == "elsewhere"), "{err}");
+    assert!(
+        matches!(&err, Error::Lock(LockError::Lost { holder: Some(h) }) if h.owner.host == "elsewhere"),
+        "{err}"
+    );
     // Nothing recorded as applied; the thief's lock is untouched.
     assert!(docs(&t.db, "pymongo_migrate").await.is_empty());
     let lock = &docs(&t.db, LOCK).await[0];
-    assert_eq!(lock.get_document("owner").expect("owner").get_str("token"), Ok("thief"));
+    assert_eq!(
+        lock.get_document("owner").expect("owner").get_str("token"),
+        Ok("thief")
+    );
     // While the thief's lease is valid, its in-progress migration reads as running.
     let status = m.status().await.expect("status");
-    assert_eq!(status.migrations[0].state, State::Failed, "our marker is not the thief's run");
+    assert_eq!(
+        status.migrations[0].state,
+        State::Failed,
+        "our marker is not the thief's run"
+    );
     // Once the lock is gone, the next runner reports the migration as interrupted.
     m.unlock().await.expect("unlock");
     let err = m.up().await.expect_err("interrupted record refuses");
     assert_eq!(err.exit_code(), exit_code::FAILED_RECORD);
     let status = m.status().await.expect("status");
     let failure = status.migrations[0].failure.as_ref().expect("failure");
-    assert!(failure.error.starts_with("interrupted:"), "{}", failure.error);
+    assert!(
+        failure.error.starts_with("interrupted:"),
+        "{}",
+        failure.error
+    );
 }
 
 #[tokio::test]
@@ -169,7 +207,14 @@ async fn a_second_migrator_waits_then_finds_nothing_to_do() {
     let t = test_database("lock_two_migrators").await;
     let holder = LeaseLock::new(&t.db, LOCK, Duration::from_millis(500));
     holder.try_acquire().await.expect("held");
-    static AFTER: &[Migration] = &[Migration { name: "0001_after", dependencies: &[], description: "", checksum: "y", upgrade: common::noop, downgrade: common::noop }];
+    static AFTER: &[Migration] = &[Migration {
+        name: "0001_after",
+        dependencies: &[],
+        description: "",
+        checksum: "y",
+        upgrade: common::noop,
+        downgrade: common::noop,
+    }];
     let m = Migrator::new(t.db.clone(), AFTER).lock_timeout(Duration::from_millis(100));
     let err = m.up().await.expect_err("times out");
     assert_eq!(err.exit_code(), exit_code::LOCK_NOT_ACQUIRED);

@@ -20,7 +20,9 @@ fn good_down(db: &Database) -> BoxFuture<'_, MigrationResult<()>> {
 }
 fn appends(db: &Database) -> BoxFuture<'_, MigrationResult<()>> {
     Box::pin(async move {
-        db.collection::<Document>("log").insert_one(doc! { "ran": true }).await?;
+        db.collection::<Document>("log")
+            .insert_one(doc! { "ran": true })
+            .await?;
         Ok(())
     })
 }
@@ -43,7 +45,9 @@ fn panics(_db: &Database) -> BoxFuture<'_, MigrationResult<()>> {
 }
 fn writes_state(db: &Database) -> BoxFuture<'_, MigrationResult<()>> {
     Box::pin(async move {
-        db.collection::<Document>("pymongo_migrate").insert_one(doc! { "name": "x" }).await?;
+        db.collection::<Document>("pymongo_migrate")
+            .insert_one(doc! { "name": "x" })
+            .await?;
         Ok(())
     })
 }
@@ -53,12 +57,21 @@ const fn m(
     upgrade: mongo_migrate::MigrationFn,
     downgrade: mongo_migrate::MigrationFn,
 ) -> Migration {
-    Migration { name, dependencies: &[], description: "", checksum: "", upgrade, downgrade }
+    Migration {
+        name,
+        dependencies: &[],
+        description: "",
+        checksum: "",
+        upgrade,
+        downgrade,
+    }
 }
 
 static GOOD: [Migration; 1] = [m("0001_good", good_up, good_down)];
-static NOT_IDEMPOTENT: [Migration; 2] =
-    [m("0001_good", good_up, good_down), m("0002_appends", appends, noop)];
+static NOT_IDEMPOTENT: [Migration; 2] = [
+    m("0001_good", good_up, good_down),
+    m("0002_appends", appends, noop),
+];
 static NOT_EXACT: [Migration; 1] = [m("0001_sets_forever", sets_forever, noop)];
 static FAILS: [Migration; 1] = [m("0001_fails", fails, noop)];
 static PANICS_DOWN: [Migration; 1] = [m("0001_panics_down", good_up, panics)];
@@ -83,16 +96,27 @@ async fn a_reversible_idempotent_plan_passes() {
     RoundTrip::new(&t.db, &GOOD).run().await.unwrap();
     // The harness leaves the database upgraded.
     let items = t.db.collection::<Document>("items");
-    assert_eq!(items.count_documents(doc! { "flag": true }).await.unwrap(), 2);
-    assert_eq!(items.count_documents(doc! { "flag": false }).await.unwrap(), 1);
+    assert_eq!(
+        items.count_documents(doc! { "flag": true }).await.unwrap(),
+        2
+    );
+    assert_eq!(
+        items.count_documents(doc! { "flag": false }).await.unwrap(),
+        1
+    );
 }
 
 #[tokio::test]
 async fn a_second_upgrade_that_changes_data_is_reported() {
     let t = seeded("rt_idem").await;
-    let failure = RoundTrip::new(&t.db, &NOT_IDEMPOTENT).run().await.unwrap_err();
+    let failure = RoundTrip::new(&t.db, &NOT_IDEMPOTENT)
+        .run()
+        .await
+        .unwrap_err();
     assert_eq!(failure.migration, "0002_appends");
-    let Broken::NotIdempotent(diffs) = &failure.broken else { panic!("{failure}") };
+    let Broken::NotIdempotent(diffs) = &failure.broken else {
+        panic!("{failure}")
+    };
     assert_eq!(diffs.len(), 1, "{failure}");
     assert_eq!(diffs[0].collection, "log");
     assert!(failure.to_string().contains("not idempotent"), "{failure}");
@@ -103,11 +127,15 @@ async fn a_downgrade_that_leaves_changes_names_the_documents() {
     let t = seeded("rt_exact").await;
     let failure = RoundTrip::new(&t.db, &NOT_EXACT).run().await.unwrap_err();
     assert_eq!(failure.migration, "0001_sets_forever");
-    let Broken::DowngradeNotExact(diffs) = &failure.broken else { panic!("{failure}") };
+    let Broken::DowngradeNotExact(diffs) = &failure.broken else {
+        panic!("{failure}")
+    };
     assert_eq!(diffs.len(), 3, "{failure}");
     let text = failure.to_string();
     assert!(
-        text.contains("items: document _id {\"$numberInt\":\"1\"}, field `forever`: before <absent>, after 1"),
+        text.contains(
+            "items: document _id {\"$numberInt\":\"1\"}, field `forever`: before <absent>, after 1"
+        ),
         "{text}"
     );
 }
@@ -118,10 +146,16 @@ async fn errors_and_panics_are_reported_with_their_chain() {
     let failure = RoundTrip::new(&t.db, &FAILS).run().await.unwrap_err();
     assert_eq!(
         failure.broken,
-        Broken::UpgradeFailed { run: 1, error: "while doing the thing: disk on fire".into() }
+        Broken::UpgradeFailed {
+            run: 1,
+            error: "while doing the thing: disk on fire".into()
+        }
     );
     let failure = RoundTrip::new(&t.db, &PANICS_DOWN).run().await.unwrap_err();
-    assert_eq!(failure.broken, Broken::DowngradeFailed("panicked: boom".into()));
+    assert_eq!(
+        failure.broken,
+        Broken::DowngradeFailed("panicked: boom".into())
+    );
 }
 
 #[tokio::test]

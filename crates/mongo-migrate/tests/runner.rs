@@ -73,8 +73,16 @@ async fn up_status_down_write_pymongo_shaped_state() {
         .expect("details of 0001_a");
     assert_eq!(a.get_str("checksum"), Ok("sum-0001_a"));
     assert!(a.get_i64("duration_ms").is_ok());
-    assert_eq!(a.get_document("applied_by").expect("applied_by").get_i64("pid"), Ok(i64::from(std::process::id())));
-    assert!(a.get_str("tool").expect("tool").starts_with("mongo-migrate "));
+    assert_eq!(
+        a.get_document("applied_by")
+            .expect("applied_by")
+            .get_i64("pid"),
+        Ok(i64::from(std::process::id()))
+    );
+    assert!(a
+        .get_str("tool")
+        .expect("tool")
+        .starts_with("mongo-migrate "));
     assert_eq!(a.get_bool("fake"), Ok(false));
     assert!(a.get("started_at").is_none() && a.get("failed_at").is_none());
     // The lock is released.
@@ -82,7 +90,10 @@ async fn up_status_down_write_pymongo_shaped_state() {
 
     let status = m.status().await.expect("status");
     assert!(status.migrations.iter().all(|s| s.state == State::Applied));
-    assert!(status.migrations.iter().all(|s| s.checksum_state == ChecksumState::Matches));
+    assert!(status
+        .migrations
+        .iter()
+        .all(|s| s.checksum_state == ChecksumState::Matches));
     assert!(status.is_clean());
 
     let report = m.down().await.expect("down");
@@ -93,7 +104,10 @@ async fn up_status_down_write_pymongo_shaped_state() {
     let status = m.status().await.expect("status");
     let states: Vec<State> = status.migrations.iter().map(|s| s.state).collect();
     assert_eq!(states, [State::Applied, State::Applied, State::Pending]);
-    assert_eq!(runs(&t.db).await.last().map(String::as_str), Some("0003_c:down"));
+    assert_eq!(
+        runs(&t.db).await.last().map(String::as_str),
+        Some("0003_c:down")
+    );
 }
 
 #[tokio::test]
@@ -130,18 +144,38 @@ async fn a_failure_is_recorded_refused_and_retried() {
     let m = Migrator::new(t.db.clone(), FAILING);
     let err = m.up().await.expect_err("b fails");
     assert_eq!(err.exit_code(), exit_code::MIGRATION_FAILED);
-    assert!(matches!(&err, Error::MigrationFailed { name, .. } if name == "0002_b"), "{err}");
-    assert!(err.to_string().contains("backfilling users: field `x` is missing"), "{err}");
+    assert!(
+        matches!(&err, Error::MigrationFailed { name, .. } if name == "0002_b"),
+        "{err}"
+    );
+    assert!(
+        err.to_string()
+            .contains("backfilling users: field `x` is missing"),
+        "{err}"
+    );
     // The run stopped: c never ran; a stays recorded.
     assert_eq!(runs(&t.db).await, ["0001_a:up"]);
     let state = strip_ids(docs(&t.db, "pymongo_migrate").await);
-    assert_eq!(state.len(), 1, "no state document for the failed one: {state:?}");
+    assert_eq!(
+        state.len(),
+        1,
+        "no state document for the failed one: {state:?}"
+    );
     let details = docs(&t.db, "pymongo_migrate_details").await;
-    let b = details.iter().find(|d| d.get_str("_id") == Ok("0002_b")).expect("b details");
+    let b = details
+        .iter()
+        .find(|d| d.get_str("_id") == Ok("0002_b"))
+        .expect("b details");
     assert!(b.get_datetime("failed_at").is_ok());
-    assert_eq!(b.get_str("error"), Ok("backfilling users: field `x` is missing"));
+    assert_eq!(
+        b.get_str("error"),
+        Ok("backfilling users: field `x` is missing")
+    );
     assert_eq!(b.get_str("failed_direction"), Ok("up"));
-    assert!(docs(&t.db, "pymongo_migrate_lock").await.is_empty(), "lock released on error");
+    assert!(
+        docs(&t.db, "pymongo_migrate_lock").await.is_empty(),
+        "lock released on error"
+    );
 
     let status = m.status().await.expect("status");
     assert_eq!(status.migrations[1].state, State::Failed);
@@ -153,15 +187,24 @@ async fn a_failure_is_recorded_refused_and_retried() {
 
     B_FIXED.store(true, Ordering::SeqCst);
     let retried = m
-        .up_with(&UpOptions { retry: true, ..UpOptions::default() })
+        .up_with(&UpOptions {
+            retry: true,
+            ..UpOptions::default()
+        })
         .await
         .expect("retry");
     assert_eq!(names(&retried), ["0002_b", "0003_c"]);
     let status = m.status().await.expect("status");
     assert!(status.is_clean(), "{status:?}");
     let details = docs(&t.db, "pymongo_migrate_details").await;
-    let b = details.iter().find(|d| d.get_str("_id") == Ok("0002_b")).expect("b details");
-    assert!(b.get("failed_at").is_none() && b.get("error").is_none(), "{b}");
+    let b = details
+        .iter()
+        .find(|d| d.get_str("_id") == Ok("0002_b"))
+        .expect("b details");
+    assert!(
+        b.get("failed_at").is_none() && b.get("error").is_none(),
+        "{b}"
+    );
 }
 
 fn up_panics(_db: &Database) -> BoxFuture<'_, MigrationResult<()>> {
@@ -194,10 +237,16 @@ async fn down_refuses_while_a_failed_dependent_exists_and_retry_reverts_it() {
     m.up().await.expect_err("b panics");
     let err = m.down().await.expect_err("a has a failed dependent");
     assert_eq!(err.exit_code(), exit_code::HAS_DEPENDENTS);
-    assert!(matches!(&err, Error::Refused(Refusal::HasDependents { name, dependents, .. })
-        if name == "0001_a" && dependents == &["0002_b"]), "{err}");
+    assert!(
+        matches!(&err, Error::Refused(Refusal::HasDependents { name, dependents, .. })
+        if name == "0001_a" && dependents == &["0002_b"]),
+        "{err}"
+    );
     let report = m
-        .down_with(&DownOptions { retry: true, ..DownOptions::default() })
+        .down_with(&DownOptions {
+            retry: true,
+            ..DownOptions::default()
+        })
         .await
         .expect("down --retry reverts the failed one");
     assert_eq!(names(&report), ["0002_b"]);
@@ -211,13 +260,19 @@ async fn diamond_up_to_applies_only_the_target_and_its_dependencies() {
     let t = test_database("diamond_up").await;
     let m = Migrator::new(t.db.clone(), DIAMOND);
     let report = m
-        .up_with(&UpOptions { to: Some("0002_b".into()), ..UpOptions::default() })
+        .up_with(&UpOptions {
+            to: Some("0002_b".into()),
+            ..UpOptions::default()
+        })
         .await
         .expect("up --to b");
     assert_eq!(names(&report), ["0001_a", "0002_b"]);
     let report = m.up().await.expect("up");
     assert_eq!(names(&report), ["0003_c", "0004_d"]);
-    assert_eq!(runs(&t.db).await, ["0001_a:up", "0002_b:up", "0003_c:up", "0004_d:up"]);
+    assert_eq!(
+        runs(&t.db).await,
+        ["0001_a:up", "0002_b:up", "0003_c:up", "0004_d:up"]
+    );
 }
 
 #[tokio::test]
@@ -226,20 +281,37 @@ async fn diamond_down_to_reverts_the_dependents_and_keeps_the_target() {
     let m = Migrator::new(t.db.clone(), DIAMOND);
     m.up().await.expect("up");
     let report = m
-        .down_with(&DownOptions { target: DownTarget::To("0002_b".into()), ..DownOptions::default() })
+        .down_with(&DownOptions {
+            target: DownTarget::To("0002_b".into()),
+            ..DownOptions::default()
+        })
         .await
         .expect("down --to b");
     assert_eq!(names(&report), ["0004_d"]);
     let report = m
-        .down_with(&DownOptions { target: DownTarget::To("0001_a".into()), ..DownOptions::default() })
+        .down_with(&DownOptions {
+            target: DownTarget::To("0001_a".into()),
+            ..DownOptions::default()
+        })
         .await
         .expect("down --to a");
     assert_eq!(names(&report), ["0003_c", "0002_b"]);
     let status = m.status().await.expect("status");
     let states: Vec<State> = status.migrations.iter().map(|s| s.state).collect();
-    assert_eq!(states, [State::Applied, State::Pending, State::Pending, State::Pending]);
+    assert_eq!(
+        states,
+        [
+            State::Applied,
+            State::Pending,
+            State::Pending,
+            State::Pending
+        ]
+    );
     let report = m
-        .down_with(&DownOptions { target: DownTarget::Zero, ..DownOptions::default() })
+        .down_with(&DownOptions {
+            target: DownTarget::Zero,
+            ..DownOptions::default()
+        })
         .await
         .expect("down --to zero");
     assert_eq!(names(&report), ["0001_a"]);
@@ -251,7 +323,10 @@ async fn down_steps_reverts_the_last_n_in_plan_order() {
     let m = Migrator::new(t.db.clone(), DIAMOND);
     m.up().await.expect("up");
     let report = m
-        .down_with(&DownOptions { target: DownTarget::Steps(3), ..DownOptions::default() })
+        .down_with(&DownOptions {
+            target: DownTarget::Steps(3),
+            ..DownOptions::default()
+        })
         .await
         .expect("down --steps 3");
     assert_eq!(names(&report), ["0004_d", "0003_c", "0002_b"]);
@@ -262,7 +337,10 @@ async fn an_unknown_target_is_a_usage_error() {
     let t = test_database("unknown_target").await;
     let m = Migrator::new(t.db.clone(), DIAMOND);
     let err = m
-        .up_with(&UpOptions { to: Some("0002".into()), ..UpOptions::default() })
+        .up_with(&UpOptions {
+            to: Some("0002".into()),
+            ..UpOptions::default()
+        })
         .await
         .expect_err("no such migration");
     assert_eq!(err.exit_code(), exit_code::USAGE);
@@ -273,20 +351,30 @@ async fn an_unknown_target_is_a_usage_error() {
 async fn dry_run_writes_nothing_at_all() {
     let t = test_database("dry_run").await;
     let m = Migrator::new(t.db.clone(), DIAMOND);
-    m.up_with(&UpOptions { to: Some("0002_b".into()), ..UpOptions::default() })
-        .await
-        .expect("up --to b");
+    m.up_with(&UpOptions {
+        to: Some("0002_b".into()),
+        ..UpOptions::default()
+    })
+    .await
+    .expect("up --to b");
     let before = DbSnapshot::take(&t.db, &[]).await.expect("snapshot");
     let names_before = t.db.list_collection_names().await.expect("list");
 
     let report = m
-        .up_with(&UpOptions { dry_run: true, ..UpOptions::default() })
+        .up_with(&UpOptions {
+            dry_run: true,
+            ..UpOptions::default()
+        })
         .await
         .expect("dry up");
     assert!(report.dry_run);
     assert_eq!(names(&report), ["0003_c", "0004_d"]);
     let report = m
-        .down_with(&DownOptions { dry_run: true, target: DownTarget::Zero, ..DownOptions::default() })
+        .down_with(&DownOptions {
+            dry_run: true,
+            target: DownTarget::Zero,
+            ..DownOptions::default()
+        })
         .await
         .expect("dry down");
     assert_eq!(names(&report), ["0002_b", "0001_a"]);
@@ -298,7 +386,10 @@ async fn dry_run_writes_nothing_at_all() {
     names_before.sort();
     names_after.sort();
     assert_eq!(names_before, names_after);
-    assert!(!names_after.contains(&"pymongo_migrate_lock".to_owned()) || docs(&t.db, "pymongo_migrate_lock").await.is_empty());
+    assert!(
+        !names_after.contains(&"pymongo_migrate_lock".to_owned())
+            || docs(&t.db, "pymongo_migrate_lock").await.is_empty()
+    );
 }
 
 #[tokio::test]
@@ -306,7 +397,10 @@ async fn dry_run_on_an_empty_database_creates_no_collection() {
     let t = test_database("dry_run_empty").await;
     let m = Migrator::new(t.db.clone(), DIAMOND);
     let report = m
-        .up_with(&UpOptions { dry_run: true, ..UpOptions::default() })
+        .up_with(&UpOptions {
+            dry_run: true,
+            ..UpOptions::default()
+        })
         .await
         .expect("dry up");
     assert_eq!(names(&report), ["0001_a", "0002_b", "0003_c", "0004_d"]);
@@ -318,24 +412,40 @@ async fn fake_round_trip_records_without_running() {
     let t = test_database("fake").await;
     let m = Migrator::new(t.db.clone(), LINEAR);
     let report = m
-        .up_with(&UpOptions { fake: true, ..UpOptions::default() })
+        .up_with(&UpOptions {
+            fake: true,
+            ..UpOptions::default()
+        })
         .await
         .expect("fake up");
     assert_eq!(names(&report), ["0001_a", "0002_b", "0003_c"]);
     assert!(runs(&t.db).await.is_empty());
     let status = m.status().await.expect("status");
-    assert!(status.migrations.iter().all(|s| s.state == State::Applied && s.fake));
+    assert!(status
+        .migrations
+        .iter()
+        .all(|s| s.state == State::Applied && s.fake));
     let details = docs(&t.db, "pymongo_migrate_details").await;
-    assert!(details.iter().all(|d| d.get_bool("fake") == Ok(true)), "{details:?}");
+    assert!(
+        details.iter().all(|d| d.get_bool("fake") == Ok(true)),
+        "{details:?}"
+    );
 
     let report = m
-        .down_with(&DownOptions { fake: true, target: DownTarget::Zero, ..DownOptions::default() })
+        .down_with(&DownOptions {
+            fake: true,
+            target: DownTarget::Zero,
+            ..DownOptions::default()
+        })
         .await
         .expect("fake down");
     assert_eq!(names(&report), ["0003_c", "0002_b", "0001_a"]);
     assert!(runs(&t.db).await.is_empty());
     let state = strip_ids(docs(&t.db, "pymongo_migrate").await);
-    assert!(state.iter().all(|d| d.get("applied") == Some(&Bson::Null)), "{state:?}");
+    assert!(
+        state.iter().all(|d| d.get("applied") == Some(&Bson::Null)),
+        "{state:?}"
+    );
     // A real up after the fake down runs them all.
     m.up().await.expect("up");
     assert_eq!(runs(&t.db).await.len(), 3);
@@ -345,11 +455,17 @@ async fn fake_round_trip_records_without_running() {
 async fn drift_is_detected_and_refused_unless_allowed() {
     let t = test_database("drift").await;
     let m = Migrator::new(t.db.clone(), LINEAR);
-    m.up_with(&UpOptions { to: Some("0002_b".into()), ..UpOptions::default() })
-        .await
-        .expect("up --to b");
+    m.up_with(&UpOptions {
+        to: Some("0002_b".into()),
+        ..UpOptions::default()
+    })
+    .await
+    .expect("up --to b");
     t.db.collection::<Document>("pymongo_migrate_details")
-        .update_one(doc! { "_id": "0001_a" }, doc! { "$set": { "checksum": "old" } })
+        .update_one(
+            doc! { "_id": "0001_a" },
+            doc! { "$set": { "checksum": "old" } },
+        )
         .await
         .expect("edit checksum");
     let status = m.status().await.expect("status");
@@ -359,7 +475,10 @@ async fn drift_is_detected_and_refused_unless_allowed() {
     assert_eq!(err.exit_code(), exit_code::CHANGED);
     assert!(err.to_string().contains("0001_a"), "{err}");
     let report = m
-        .up_with(&UpOptions { allow_changed: true, ..UpOptions::default() })
+        .up_with(&UpOptions {
+            allow_changed: true,
+            ..UpOptions::default()
+        })
         .await
         .expect("allowed");
     assert_eq!(names(&report), ["0003_c"]);
@@ -375,7 +494,10 @@ async fn state_without_checksum_is_not_a_change() {
     let m = Migrator::new(t.db.clone(), LINEAR);
     let status = m.status().await.expect("status");
     assert_eq!(status.migrations[0].state, State::Applied);
-    assert_eq!(status.migrations[0].checksum_state, ChecksumState::NotRecorded);
+    assert_eq!(
+        status.migrations[0].checksum_state,
+        ChecksumState::NotRecorded
+    );
     let report = m.up().await.expect("not refused");
     assert_eq!(names(&report), ["0002_b", "0003_c"]);
 }
@@ -384,9 +506,12 @@ async fn state_without_checksum_is_not_a_change() {
 async fn unknown_migrations_are_listed_and_refused_unless_allowed() {
     let t = test_database("unknown").await;
     let m = Migrator::new(t.db.clone(), LINEAR);
-    m.up_with(&UpOptions { to: Some("0001_a".into()), ..UpOptions::default() })
-        .await
-        .expect("up a");
+    m.up_with(&UpOptions {
+        to: Some("0001_a".into()),
+        ..UpOptions::default()
+    })
+    .await
+    .expect("up a");
     let state = t.db.collection::<Document>("pymongo_migrate");
     state
         .insert_one(doc! { "name": "0009_from_the_future", "applied": mongo_migrate::bson::DateTime::now() })
@@ -407,12 +532,18 @@ async fn unknown_migrations_are_listed_and_refused_unless_allowed() {
     let err = m.down().await.expect_err("down refused");
     assert_eq!(err.exit_code(), exit_code::UNKNOWN);
     let report = m
-        .up_with(&UpOptions { allow_unknown: true, ..UpOptions::default() })
+        .up_with(&UpOptions {
+            allow_unknown: true,
+            ..UpOptions::default()
+        })
         .await
         .expect("allowed");
     assert_eq!(names(&report), ["0002_b", "0003_c"]);
     let report = m
-        .down_with(&DownOptions { allow_unknown: true, ..DownOptions::default() })
+        .down_with(&DownOptions {
+            allow_unknown: true,
+            ..DownOptions::default()
+        })
         .await
         .expect("allowed");
     assert_eq!(names(&report), ["0003_c"]);

@@ -50,14 +50,23 @@ impl FixtureCrate {
         static COUNTER: AtomicU32 = AtomicU32::new(0);
         let label: String = label
             .chars()
-            .map(|c| if c.is_ascii_alphanumeric() { c.to_ascii_lowercase() } else { '_' })
+            .map(|c| {
+                if c.is_ascii_alphanumeric() {
+                    c.to_ascii_lowercase()
+                } else {
+                    '_'
+                }
+            })
             .collect();
         let name = format!(
             "fx_{label}_{}_{}",
             std::process::id(),
             COUNTER.fetch_add(1, Ordering::Relaxed)
         );
-        FixtureCrate { name, files: Vec::new() }
+        FixtureCrate {
+            name,
+            files: Vec::new(),
+        }
     }
 
     /// Adds or replaces a file, at a path relative to the crate root (`migrations/0001_a.rs`).
@@ -83,7 +92,10 @@ impl FixtureCrate {
                 if path.is_dir() {
                     stack.push(path);
                 } else {
-                    let rel = path.strip_prefix(src_dir).expect("below src_dir").to_path_buf();
+                    let rel = path
+                        .strip_prefix(src_dir)
+                        .expect("below src_dir")
+                        .to_path_buf();
                     let text = std::fs::read_to_string(&path)
                         .unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()));
                     self = self.file(rel, text);
@@ -226,7 +238,10 @@ impl FixtureBuild {
     pub fn binary(&self) -> &Path {
         match &self.binary {
             Some(b) => b,
-            None => panic!("fixture crate {} did not build:\n{}", self.name, self.stderr),
+            None => panic!(
+                "fixture crate {} did not build:\n{}",
+                self.name, self.stderr
+            ),
         }
     }
 

@@ -10,7 +10,11 @@ use super::snapshot::{DbSnapshot, Difference};
 use crate::Migration;
 
 /// The state collections a runner writes, left out of every snapshot by default.
-pub const DEFAULT_EXCLUDED: [&str; 3] = ["pymongo_migrate", "pymongo_migrate_details", "pymongo_migrate_lock"];
+pub const DEFAULT_EXCLUDED: [&str; 3] = [
+    "pymongo_migrate",
+    "pymongo_migrate_details",
+    "pymongo_migrate_lock",
+];
 
 /// Which property a migration broke.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -51,7 +55,11 @@ impl fmt::Display for RoundTripFailure {
             }
             Ok(())
         };
-        write!(f, "migration {} (database {}): ", self.migration, self.database)?;
+        write!(
+            f,
+            "migration {} (database {}): ",
+            self.migration, self.database
+        )?;
         match &self.broken {
             Broken::UpgradeFailed { run, error } => {
                 let which = match run {
@@ -67,7 +75,10 @@ impl fmt::Display for RoundTripFailure {
             }
             Broken::DowngradeFailed(e) => write!(f, "downgrade failed: {e}"),
             Broken::DowngradeNotExact(d) => {
-                write!(f, "downgrade did not restore the database as it was before upgrade:")?;
+                write!(
+                    f,
+                    "downgrade did not restore the database as it was before upgrade:"
+                )?;
                 list(f, d)
             }
             Broken::Snapshot(e) => write!(f, "could not snapshot the database: {e}"),
@@ -114,7 +125,8 @@ impl<'a> RoundTrip<'a> {
     /// Leaves these collections out of the snapshots too (state collections of a runner
     /// configured with another `--collection`, caches, …).
     pub fn exclude(mut self, collections: &[&str]) -> Self {
-        self.exclude.extend(collections.iter().map(|s| (*s).to_owned()));
+        self.exclude
+            .extend(collections.iter().map(|s| (*s).to_owned()));
         self
     }
 
@@ -125,7 +137,11 @@ impl<'a> RoundTrip<'a> {
     }
 
     fn failure(&self, migration: &'static str, broken: Broken) -> RoundTripFailure {
-        RoundTripFailure { migration, database: self.db.name().to_owned(), broken }
+        RoundTripFailure {
+            migration,
+            database: self.db.name().to_owned(),
+            broken,
+        }
     }
 
     /// Runs every migration through the round trip; stops at the first broken property.
@@ -164,7 +180,10 @@ impl<'a> RoundTrip<'a> {
     }
 
     async fn call(&self, f: crate::MigrationFn, _name: &str) -> Result<(), String> {
-        match std::panic::AssertUnwindSafe(f(self.db)).catch_unwind().await {
+        match std::panic::AssertUnwindSafe(f(self.db))
+            .catch_unwind()
+            .await
+        {
             Ok(Ok(())) => Ok(()),
             Ok(Err(e)) => Err(format!("{e:#}")),
             Err(panic) => Err(format!("panicked: {}", panic_message(&*panic))),

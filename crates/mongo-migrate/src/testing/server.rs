@@ -71,7 +71,14 @@ fn start_own_server() -> String {
     }
     let port = run(&["free-port"]);
     let port = String::from_utf8_lossy(&port.stdout).trim().to_owned();
-    let started = run(&["start", "--name", "cargo-test", "--port", &port, "--throwaway"]);
+    let started = run(&[
+        "start",
+        "--name",
+        "cargo-test",
+        "--port",
+        &port,
+        "--throwaway",
+    ]);
     assert!(
         started.status.success(),
         "{TEST_URI_VAR} is not set and starting a test server with `{} start` failed:\n{}",
@@ -155,7 +162,13 @@ mod tests {
     #[test]
     fn puts_the_database_in_the_path() {
         assert_eq!(with_database("mongodb://h:1", "d"), "mongodb://h:1/d");
-        assert_eq!(with_database("mongodb://h:1/old?x=1", "d"), "mongodb://h:1/d?x=1");
-        assert_eq!(with_database("mongodb://h:1/?x=1", "d"), "mongodb://h:1/d?x=1");
+        assert_eq!(
+            with_database("mongodb://h:1/old?x=1", "d"),
+            "mongodb://h:1/d?x=1"
+        );
+        assert_eq!(
+            with_database("mongodb://h:1/?x=1", "d"),
+            "mongodb://h:1/d?x=1"
+        );
     }
 }

@@ -78,7 +78,11 @@ impl DbSnapshot {
             while let Some(document) = cursor.try_next().await? {
                 documents.insert(id_key(&document), document);
             }
-            let snapshot = CollectionSnapshot { options, indexes, documents };
+            let snapshot = CollectionSnapshot {
+                options,
+                indexes,
+                documents,
+            };
             if !snapshot.is_trivial() {
                 collections.insert(name, snapshot);
             }
@@ -94,13 +98,21 @@ impl DbSnapshot {
             indexes: BTreeMap::new(),
             documents: BTreeMap::new(),
         };
-        let names: std::collections::BTreeSet<&String> =
-            self.collections.keys().chain(after.collections.keys()).collect();
+        let names: std::collections::BTreeSet<&String> = self
+            .collections
+            .keys()
+            .chain(after.collections.keys())
+            .collect();
         for name in names {
             let a = self.collections.get(name).unwrap_or(&empty);
             let b = after.collections.get(name).unwrap_or(&empty);
             if a.options != b.options {
-                out.push(Difference::new(name, "collection options", &a.options, &b.options));
+                out.push(Difference::new(
+                    name,
+                    "collection options",
+                    &a.options,
+                    &b.options,
+                ));
             }
             diff_maps(&mut out, name, "index", &a.indexes, &b.indexes);
             diff_maps(&mut out, name, "document _id", &a.documents, &b.documents);

@@ -2,9 +2,9 @@
 //! `runs` collection, so tests can count what ran.
 #![allow(dead_code)]
 
+use futures::TryStreamExt;
 use mongo_migrate::bson::{doc, Document};
 use mongo_migrate::mongodb::Database;
-use futures::TryStreamExt;
 use mongo_migrate::{BoxFuture, MigrationResult};
 
 /// Logs one run of `name` in `direction`.
@@ -52,10 +52,14 @@ pub async fn docs(db: &Database, collection: &str) -> Vec<Document> {
 #[macro_export]
 macro_rules! logging_migration {
     ($up:ident, $down:ident, $name:expr) => {
-        fn $up(db: &::mongo_migrate::mongodb::Database) -> ::mongo_migrate::BoxFuture<'_, ::mongo_migrate::MigrationResult<()>> {
+        fn $up(
+            db: &::mongo_migrate::mongodb::Database,
+        ) -> ::mongo_migrate::BoxFuture<'_, ::mongo_migrate::MigrationResult<()>> {
             Box::pin($crate::common::log_run(db, $name, "up"))
         }
-        fn $down(db: &::mongo_migrate::mongodb::Database) -> ::mongo_migrate::BoxFuture<'_, ::mongo_migrate::MigrationResult<()>> {
+        fn $down(
+            db: &::mongo_migrate::mongodb::Database,
+        ) -> ::mongo_migrate::BoxFuture<'_, ::mongo_migrate::MigrationResult<()>> {
             Box::pin($crate::common::log_run(db, $name, "down"))
         }
     };

@@ -1,0 +1,223 @@
+//! Every clap type of the `migrate` command. The doc comments are the help text.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+use crate::exit_code::HELP_TABLE;
+
+/// Run the database migrations compiled into this binary.
+///
+/// The plan was checked at build time (names, dependencies, one head, no cycle); this command
+/// applies it to MongoDB under a lease lock, recording state in a collection that
+/// pymongo-migrate 1.0 reads and writes too.
+#[derive(Debug, Parser)]
+#[command(name = "migrate", version, after_help = HELP_TABLE, max_term_width = 100)]
+pub struct Cli {
+    /// Options every subcommand takes.
+    #[command(flatten)]
+    pub global: GlobalArgs,
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Connection and state options.
+#[derive(Debug, Clone, Args)]
+pub struct GlobalArgs {
+    /// MongoDB connection string. Also read from a `.env` file in the working directory (the
+    /// environment wins). Its password never appears in any output.
+    #[arg(long, env = "MONGO_URI", global = true, hide_env_values = true)]
+    pub uri: Option<String>,
+
+    /// Database to migrate [default: the database in the URI path].
+    #[arg(long, env = "MONGO_DATABASE", global = true)]
+    pub database: Option<String>,
+
+    /// State collection, shared with pymongo-migrate. Our details and the lock live in
+    /// `<COLLECTION>_details` and `<COLLECTION>_lock`.
+    #[arg(
+        long,
+        env = "MONGO_MIGRATE_COLLECTION",
+        default_value = crate::DEFAULT_COLLECTION,
+        global = true
+    )]
+    pub collection: String,
+
+    /// How long to wait for another runner's lock before giving up (exit code 4): `90s`, `2m`, `500ms`.
+    #[arg(long, env = "MONGO_MIGRATE_LOCK_TIMEOUT", default_value = "60s", value_parser = parse_duration, global = true)]
+    pub lock_timeout: Duration,
+
+    /// Lease length of the lock, renewed every third of it. A runner that dies blocks others at
+    /// most this long.
+    #[arg(long, env = "MONGO_MIGRATE_LEASE_TTL", default_value = "30s", value_parser = parse_duration, global = true)]
+    pub lease_ttl: Duration,
+
+    /// How long to wait for the server to answer (server selection timeout; exit code 3).
+    #[arg(long, env = "MONGO_MIGRATE_SERVER_TIMEOUT", default_value = "10s", value_parser = parse_duration, global = true)]
+    pub server_timeout: Duration,
+
+    /// The migrations directory `new` writes to [default: the app's `migrations/`].
+    #[arg(long, env = "MONGO_MIGRATE_DIR", global = true)]
+    pub migrations_dir: Option<PathBuf>,
+}
+
+/// The subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Apply pending migrations in plan order.
+    ///
+    /// Waits for the lock, refuses while a failed migration is recorded (see --retry), while an
+    /// applied migration changed (see --allow-changed) or while the database records migrations
+    /// this binary lacks (see --allow-unknown). Stops at the first failure and records it.
+    Up(UpArgs),
+    /// Roll back the most recently applied migration (latest in plan order).
+    ///
+    /// A downgrade is refused when another applied or failed migration depends on it.
+    Down(DownArgs),
+    /// Show applied, failed, pending and unknown migrations.
+    Status(StatusArgs),
+    /// Force-release the lock, showing who held it. Only when its holder is surely dead.
+    Unlock,
+    /// Print the checked plan compiled into this binary, offline (no database).
+    Plan(FormatArgs),
+    /// Print the dependency graph in Graphviz DOT. With a database (--uri), applied, failed and
+    /// pending migrations are coloured.
+    Graph,
+    /// Write the next-numbered migration file, depending on the current head.
+    New(NewArgs),
+    /// Exit 0 only when nothing is pending, failed, changed or unknown: a deploy gate.
+    ///
+    /// Otherwise exits with the code of the worst finding: 5 failed, 6 changed, 7 unknown,
+    /// 8 pending.
+    Check(FormatArgs),
+}
+
+/// Options of `up`.
+#[derive(Debug, Clone, Args)]
+pub struct UpArgs {
+    /// Apply only NAME and the migrations it depends on (transitively), in plan order.
+    #[arg(long, value_name = "NAME")]
+    pub to: Option<String>,
+    /// Print what would run, in order, and write nothing: no state and no lock.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Record the migrations as applied without running them (baselining a database that
+    /// already has the changes). The details record `fake: true`.
+    #[arg(long)]
+    pub fake: bool,
+    /// Run failed or interrupted migrations again (after fixing and rebuilding).
+    #[arg(long)]
+    pub retry: bool,
+    /// Go on although applied migrations changed since they were applied.
+    #[arg(long)]
+    pub allow_changed: bool,
+    /// Go on although the database records migrations this binary does not contain.
+    #[arg(long)]
+    pub allow_unknown: bool,
+}
+
+/// Options of `down`.
+#[derive(Debug, Clone, Args)]
+pub struct DownArgs {
+    /// Roll back everything that depends on NAME (transitively), latest first, keeping NAME;
+    /// `zero` rolls back everything.
+    #[arg(long, value_name = "NAME|zero", conflicts_with = "steps")]
+    pub to: Option<String>,
+    /// Roll back the last N applied migrations.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
+    pub steps: Option<u32>,
+    /// Print what would run, in order, and write nothing: no state and no lock.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Record the migrations as not applied without running their downgrades.
+    #[arg(long)]
+    pub fake: bool,
+    /// Count failed migrations as applied: run their downgrades to undo partial work and clear
+    /// their failure records.
+    #[arg(long)]
+    pub retry: bool,
+    /// Go on although the database records migrations this binary does not contain.
+    #[arg(long)]
+    pub allow_unknown: bool,
+}
+
+/// Options of `status`.
+#[derive(Debug, Clone, Args)]
+pub struct StatusArgs {
+    /// Also show each migration's description, duration, applied-by and checksum state.
+    #[arg(short, long)]
+    pub verbose: bool,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = Format::Human)]
+    pub format: Format,
+}
+
+/// An output format option.
+#[derive(Debug, Clone, Args)]
+pub struct FormatArgs {
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = Format::Human)]
+    pub format: Format,
+}
+
+/// Options of `new`.
+#[derive(Debug, Clone, Args)]
+pub struct NewArgs {
+    /// The migration's name in snake_case (`add_featured_flag`); the number is added.
+    #[arg(required_unless_present = "merge")]
+    pub name: Option<String>,
+    /// Write a merge migration depending on all current heads (works while the build is
+    /// broken by two heads).
+    #[arg(long)]
+    pub merge: bool,
+}
+
+/// Human text or one JSON document.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Format {
+    /// Text for people.
+    Human,
+    /// One JSON document with a `schema` version field.
+    Json,
+}
+
+/// Parses `500ms`, `90s`, `2m`, `1h` or a bare number of seconds.
+pub fn parse_duration(s: &str) -> Result<Duration, String> {
+    let s = s.trim();
+    let split = s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len());
+    let (number, unit) = s.split_at(split);
+    let n: u64 = number
+        .parse()
+        .map_err(|_| format!("`{s}` is not a duration like 90s, 2m or 500ms"))?;
+    match unit.trim() {
+        "ms" => Ok(Duration::from_millis(n)),
+        "" | "s" => Ok(Duration::from_secs(n)),
+        "m" => Ok(Duration::from_secs(n * 60)),
+        "h" => Ok(Duration::from_secs(n * 3600)),
+        other => Err(format!(
+            "unknown unit `{other}` in `{s}`: use ms, s, m or h"
+        )),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn the_command_is_consistent() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn durations_parse() {
+        assert_eq!(parse_duration("500ms"), Ok(Duration::from_millis(500)));
+        assert_eq!(parse_duration("90"), Ok(Duration::from_secs(90)));
+        assert_eq!(parse_duration("2m"), Ok(Duration::from_secs(120)));
+        assert!(parse_duration("soon").is_err());
+        assert!(parse_duration("5d").is_err());
+    }
+}

@@ -1,0 +1,87 @@
+//! `migrate check`: the deploy gate.
+
+use serde::Serialize;
+
+use super::args::{Format, FormatArgs};
+use super::status::Summary;
+use super::{print_json, CliError, Ctx};
+use crate::{exit_code, State, Status};
+
+/// The JSON document of `migrate check --format json`.
+#[derive(Debug, Serialize)]
+struct CheckDocument<'a> {
+    /// `mongo-migrate/check/v1`.
+    schema: &'static str,
+    ok: bool,
+    exit_code: u8,
+    summary: Summary,
+    failed: Vec<&'a str>,
+    changed: Vec<&'a str>,
+    unknown: Vec<&'a str>,
+    pending: Vec<&'a str>,
+}
+
+pub(crate) async fn run(args: &FormatArgs, ctx: &Ctx<'_>) -> Result<u8, CliError> {
+    let status = ctx.migrator().await?.status().await?;
+    let doc = findings(&status);
+    match args.format {
+        Format::Json => print_json(&doc)?,
+        Format::Human => {
+            let st = ctx.style;
+            if doc.ok {
+                println!(
+                    "{} Up to date: all {} migrations applied, none changed, none unknown.",
+                    st.ok("✓"),
+                    status.migrations.len()
+                );
+            } else {
+                println!("{} Not up to date:", st.error("✗"));
+                for (label, names) in [
+                    ("failed", &doc.failed),
+                    ("changed since applied", &doc.changed),
+                    ("unknown to this binary", &doc.unknown),
+                    ("pending", &doc.pending),
+                ] {
+                    if !names.is_empty() {
+                        println!("  {} {label}: {}", names.len(), names.join(", "));
+                    }
+                }
+            }
+        }
+    }
+    Ok(doc.exit_code)
+}
+
+fn findings(status: &Status) -> CheckDocument<'_> {
+    let failed: Vec<&str> = status
+        .migrations
+        .iter()
+        .filter(|m| matches!(m.state, State::Failed | State::Running))
+        .map(|m| m.name)
+        .collect();
+    let changed: Vec<&str> = status.changed().map(|m| m.name).collect();
+    let unknown: Vec<&str> = status.unknown.iter().map(|u| u.name.as_str()).collect();
+    let pending: Vec<&str> = status.in_state(State::Pending).map(|m| m.name).collect();
+    // The worst finding decides the code.
+    let code = if !failed.is_empty() {
+        exit_code::FAILED_RECORD
+    } else if !changed.is_empty() {
+        exit_code::CHANGED
+    } else if !unknown.is_empty() {
+        exit_code::UNKNOWN
+    } else if !pending.is_empty() {
+        exit_code::PENDING
+    } else {
+        exit_code::SUCCESS
+    };
+    CheckDocument {
+        schema: "mongo-migrate/check/v1",
+        ok: code == exit_code::SUCCESS,
+        exit_code: code,
+        summary: Summary::of(status),
+        failed,
+        changed,
+        unknown,
+        pending,
+    }
+}

@@ -1,0 +1,73 @@
+//! `migrate plan`: the checked plan compiled into the binary, offline.
+
+use std::fmt::Write as _;
+
+use serde::Serialize;
+
+use super::args::{Format, FormatArgs};
+use super::{print_json, CliError, Ctx};
+use crate::exit_code;
+
+/// The JSON document of `migrate plan --format json`.
+#[derive(Debug, Serialize)]
+struct PlanDocument<'a> {
+    /// `mongo-migrate/plan/v1`.
+    schema: &'static str,
+    migrations: Vec<PlannedMigration<'a>>,
+}
+
+#[derive(Debug, Serialize)]
+struct PlannedMigration<'a> {
+    order: usize,
+    name: &'a str,
+    dependencies: &'a [&'a str],
+    description: &'a str,
+    checksum: &'a str,
+}
+
+pub(crate) fn run(args: &FormatArgs, ctx: &Ctx<'_>) -> Result<u8, CliError> {
+    let migrations = ctx.app.migrations;
+    match args.format {
+        Format::Json => print_json(&PlanDocument {
+            schema: "mongo-migrate/plan/v1",
+            migrations: migrations
+                .iter()
+                .enumerate()
+                .map(|(i, m)| PlannedMigration {
+                    order: i + 1,
+                    name: m.name,
+                    dependencies: m.dependencies,
+                    description: m.description,
+                    checksum: m.checksum,
+                })
+                .collect(),
+        })?,
+        Format::Human => {
+            let st = ctx.style;
+            let noun = if migrations.len() == 1 {
+                "migration"
+            } else {
+                "migrations"
+            };
+            let mut out = format!(
+                "{}\n",
+                st.heading(format!("Plan ({} {noun}, in order):", migrations.len()))
+            );
+            for (i, m) in migrations.iter().enumerate() {
+                let _ = writeln!(out, "{:>4}. {}", i + 1, m.name);
+                if !m.description.is_empty() {
+                    let _ = writeln!(out, "      {}", m.description);
+                }
+                let deps = if m.dependencies.is_empty() {
+                    "(none)".to_owned()
+                } else {
+                    m.dependencies.join(", ")
+                };
+                let _ = writeln!(out, "      depends on: {deps}");
+                let _ = writeln!(out, "      checksum:   {}", st.dim(m.checksum));
+            }
+            super::emit(&out)?;
+        }
+    }
+    Ok(exit_code::SUCCESS)
+}

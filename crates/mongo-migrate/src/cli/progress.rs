@@ -1,0 +1,130 @@
+//! Progress of `up` and `down`: a line per migration start and end; on a terminal a spinner
+//! with the elapsed time while it runs.
+
+use std::sync::Mutex;
+use std::time::Duration;
+
+use indicatif::{ProgressBar, ProgressStyle};
+
+use super::Style;
+use crate::{Direction, Event, Observer};
+
+/// Prints [`Event`]s.
+#[derive(Debug)]
+pub(crate) struct Progress {
+    style: Style,
+    terminal: bool,
+    spinner: Mutex<Option<ProgressBar>>,
+}
+
+impl Progress {
+    pub fn new(style: Style, terminal: bool) -> Self {
+        Progress {
+            style,
+            terminal,
+            spinner: Mutex::new(None),
+        }
+    }
+
+    fn clear_spinner(&self) {
+        if let Ok(mut s) = self.spinner.lock() {
+            if let Some(bar) = s.take() {
+                bar.finish_and_clear();
+            }
+        }
+    }
+}
+
+pub(crate) fn ms(d: Duration) -> String {
+    format!("{} ms", d.as_millis())
+}
+
+impl Observer for Progress {
+    fn on_event(&self, event: &Event<'_>) {
+        let st = self.style;
+        match *event {
+            Event::LockWait { holder, timeout } => {
+                let who = holder.map_or_else(|| "another runner".to_owned(), ToString::to_string);
+                println!(
+                    "Waiting up to {} for the migration lock held by {who}…",
+                    humanize(timeout)
+                );
+            }
+            Event::LockAcquired => {}
+            Event::Interrupted { name, failure } => {
+                println!(
+                    "{} {name} was interrupted and is now recorded as failed: {}",
+                    st.error("!"),
+                    failure.error
+                );
+            }
+            Event::Start {
+                name,
+                direction,
+                index,
+                total,
+                fake,
+            } => {
+                let verb = match (direction, fake) {
+                    (Direction::Up, false) => "applying",
+                    (Direction::Down, false) => "reverting",
+                    (Direction::Up, true) => "faking apply of",
+                    (Direction::Down, true) => "faking revert of",
+                };
+                if self.terminal {
+                    let bar = ProgressBar::new_spinner();
+                    if let Ok(s) =
+                        ProgressStyle::with_template("{spinner} [{pos}/{len}] {msg} {elapsed}")
+                    {
+                        bar.set_style(s);
+                    }
+                    bar.set_length(total as u64);
+                    bar.set_position(index as u64);
+                    bar.set_message(format!("{verb} {name}"));
+                    bar.enable_steady_tick(Duration::from_millis(100));
+                    if let Ok(mut s) = self.spinner.lock() {
+                        *s = Some(bar);
+                    }
+                } else {
+                    println!("[{index}/{total}] {verb} {name} …");
+                }
+            }
+            Event::Finish {
+                name,
+                direction,
+                elapsed,
+                fake,
+            } => {
+                self.clear_spinner();
+                let what = match (direction, fake) {
+                    (Direction::Up, false) => "applied",
+                    (Direction::Down, false) => "reverted",
+                    (Direction::Up, true) => "recorded as applied (fake)",
+                    (Direction::Down, true) => "recorded as not applied (fake)",
+                };
+                println!("{} {name}  {what} in {}", st.ok("✓"), ms(elapsed));
+            }
+            Event::Failed {
+                name,
+                direction,
+                elapsed,
+                error,
+            } => {
+                self.clear_spinner();
+                println!(
+                    "{} {name}  {direction} failed after {}: {error}",
+                    st.error("✗"),
+                    ms(elapsed)
+                );
+            }
+        }
+    }
+}
+
+fn humanize(d: Duration) -> String {
+    if d.subsec_millis() == 0 {
+        format!("{}s", d.as_secs())
+    } else {
+        format!("{}ms", d.as_millis())
+    }
+}

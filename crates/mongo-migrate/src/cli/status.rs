@@ -1,0 +1,204 @@
+//! `migrate status`: applied, failed, pending and unknown migrations.
+
+use serde::Serialize;
+
+use super::args::{Format, StatusArgs};
+use super::{print_json, CliError, Ctx, Style};
+use crate::{exit_code, ChecksumState, MigrationStatus, State, Status, UnknownMigration};
+
+/// The JSON document of `migrate status --format json`.
+#[derive(Debug, Serialize)]
+pub(crate) struct StatusDocument<'a> {
+    /// `mongo-migrate/status/v1`.
+    schema: &'static str,
+    database: &'a str,
+    collection: &'a str,
+    summary: Summary,
+    migrations: &'a [MigrationStatus],
+    unknown: &'a [UnknownMigration],
+    lock: &'a Option<crate::lock::LockHolder>,
+}
+
+/// Counts per state.
+#[derive(Debug, Serialize)]
+pub(crate) struct Summary {
+    pub applied: usize,
+    pub pending: usize,
+    pub failed: usize,
+    pub running: usize,
+    pub changed: usize,
+    pub unknown: usize,
+}
+
+impl Summary {
+    pub fn of(status: &Status) -> Self {
+        Summary {
+            applied: status.in_state(State::Applied).count(),
+            pending: status.in_state(State::Pending).count(),
+            failed: status.in_state(State::Failed).count(),
+            running: status.in_state(State::Running).count(),
+            changed: status.changed().count(),
+            unknown: status.unknown.len(),
+        }
+    }
+}
+
+pub(crate) async fn run(args: &StatusArgs, ctx: &Ctx<'_>) -> Result<u8, CliError> {
+    let migrator = ctx.migrator().await?;
+    let status = migrator.status().await?;
+    match args.format {
+        Format::Json => print_json(&StatusDocument {
+            schema: "mongo-migrate/status/v1",
+            database: migrator.database().name(),
+            collection: migrator.collection_name(),
+            summary: Summary::of(&status),
+            migrations: &status.migrations,
+            unknown: &status.unknown,
+            lock: &status.lock,
+        })?,
+        Format::Human => super::emit(&render(&status, args.verbose, ctx.style))?,
+    }
+    Ok(exit_code::SUCCESS)
+}
+
+const DATE: &str = "%Y-%m-%d %H:%M:%S UTC";
+
+/// The human status, as in the user's document.
+pub(crate) fn render(status: &Status, verbose: bool, st: Style) -> String {
+    let mut out = String::new();
+    let width = status
+        .migrations
+        .iter()
+        .map(|m| m.name.len())
+        .chain(status.unknown.iter().map(|u| u.name.len()))
+        .max()
+        .unwrap_or(0);
+
+    out.push_str(&st.heading("Applied migrations:"));
+    out.push('\n');
+    let applied: Vec<&MigrationStatus> = status.in_state(State::Applied).collect();
+    if applied.is_empty() {
+        out.push_str("  (none)\n");
+    }
+    for m in applied {
+        let date = m
+            .applied_at
+            .map(|d| d.format(DATE).to_string())
+            .unwrap_or_default();
+        let duration = m
+            .duration_ms
+            .map(|d| format!(" {d:>4} ms"))
+            .unwrap_or_default();
+        let mut marks = String::new();
+        if m.checksum_state == ChecksumState::Changed {
+            marks.push_str(&format!("  {}", st.warn("(changed since applied)")));
+        }
+        if m.fake {
+            marks.push_str(&format!("  {}", st.dim("(fake)")));
+        }
+        out.push_str(&format!(
+            "  {} {:<width$} {date}{duration}{marks}\n",
+            st.ok("✓"),
+            m.name
+        ));
+        if verbose {
+            details(&mut out, m, st);
+        }
+    }
+
+    let failed: Vec<&MigrationStatus> = status
+        .migrations
+        .iter()
+        .filter(|m| matches!(m.state, State::Failed | State::Running))
+        .collect();
+    if !failed.is_empty() {
+        out.push('\n');
+        out.push_str(&st.heading("Failed migrations:"));
+        out.push('\n');
+        for m in failed {
+            match (&m.failure, m.state) {
+                (Some(f), _) => out.push_str(&format!(
+                    "  {} {:<width$} {} failed {}: {}\n",
+                    st.error("✗"),
+                    m.name,
+                    f.direction,
+                    f.failed_at.format(DATE),
+                    f.error
+                )),
+                (None, _) => out.push_str(&format!(
+                    "  {} {:<width$} running now\n",
+                    st.warn("…"),
+                    m.name
+                )),
+            }
+            if verbose {
+                details(&mut out, m, st);
+            }
+        }
+        out.push_str(
+            "  Fix, rebuild and `migrate up --retry`, or `migrate down --retry` to undo it.\n",
+        );
+    }
+
+    out.push('\n');
+    out.push_str(&st.heading("Pending migrations:"));
+    out.push('\n');
+    let pending: Vec<&MigrationStatus> = status.in_state(State::Pending).collect();
+    if pending.is_empty() {
+        out.push_str("  (none)\n");
+    }
+    for m in pending {
+        out.push_str(&format!("  {}\n", m.name));
+        if verbose {
+            details(&mut out, m, st);
+        }
+    }
+
+    if !status.unknown.is_empty() {
+        out.push('\n');
+        out.push_str(&st.heading("Unknown migrations (in the database, not in this binary):"));
+        out.push('\n');
+        for u in &status.unknown {
+            let what = match (&u.failure, u.applied_at) {
+                (Some(f), _) => format!("failed {}: {}", f.failed_at.format(DATE), f.error),
+                (None, Some(a)) => format!("applied {}", a.format(DATE)),
+                (None, None) => String::new(),
+            };
+            out.push_str(&format!("  {} {:<width$} {what}\n", st.warn("?"), u.name));
+        }
+    }
+    if let Some(lock) = &status.lock {
+        out.push('\n');
+        out.push_str(&format!("Lock: held by {lock}\n"));
+    }
+    out
+}
+
+fn details(out: &mut String, m: &MigrationStatus, st: Style) {
+    let pad = "      ";
+    if !m.description.is_empty() {
+        out.push_str(&format!("{pad}{}\n", st.dim(m.description)));
+    }
+    if let Some(by) = &m.applied_by {
+        let d = m
+            .duration_ms
+            .map(|d| format!(" in {d} ms"))
+            .unwrap_or_default();
+        out.push_str(&format!("{pad}by {} pid {}{d}\n", by.host, by.pid));
+    }
+    let checksum = match m.checksum_state {
+        ChecksumState::Matches => "checksum matches".to_owned(),
+        ChecksumState::Changed => format!(
+            "changed since applied: recorded {}, binary {}",
+            short(m.recorded_checksum.as_deref().unwrap_or("")),
+            short(m.checksum)
+        ),
+        ChecksumState::NotRecorded => "no checksum recorded".to_owned(),
+        ChecksumState::NotApplied => format!("checksum {}", short(m.checksum)),
+    };
+    out.push_str(&format!("{pad}{checksum}\n"));
+}
+
+fn short(s: &str) -> &str {
+    s.get(..12).unwrap_or(s)
+}
