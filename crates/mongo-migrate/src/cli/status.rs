@@ -118,7 +118,7 @@ pub(crate) fn render(status: &Status, verbose: bool, st: Style) -> String {
         for m in failed {
             match (&m.failure, m.state) {
                 (Some(f), _) => out.push_str(&format!(
-                    "  {} {:<width$} {} failed {}: {}\n",
+                    "  {} {:<width$}  {} failed {}: {}\n",
                     st.error("✗"),
                     m.name,
                     f.direction,

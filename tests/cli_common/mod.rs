@@ -1,0 +1,122 @@
+//! Shared by the `cli_*` tests: the counter fixture app, built once per test binary, and
+//! helpers to run it against a test database.
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::sync::OnceLock;
+
+use futures::TryStreamExt;
+use mongo_migrate::bson::{doc, Document};
+use mongo_migrate::mongodb::Database;
+use mongo_migrate::testing::{FixtureBuild, FixtureCrate};
+
+/// The fixture app's source directory.
+pub fn counter_source() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/apps/counter")
+}
+
+/// The counter app (0001_first; 0002_slow ← 0001; 0003_flaky ← 0002), built once.
+pub fn counter_app() -> &'static FixtureBuild {
+    static BUILD: OnceLock<FixtureBuild> = OnceLock::new();
+    BUILD.get_or_init(|| {
+        let build = FixtureCrate::new("counter")
+            .copy_dir(counter_source())
+            .build();
+        assert!(
+            build.success,
+            "the counter fixture must build:\n{}",
+            build.stderr
+        );
+        build
+    })
+}
+
+/// `migrate` of `app` against `uri`, in the app's directory, with a clean environment for
+/// the variables the CLI reads.
+pub fn migrate(app: &FixtureBuild, uri: &str) -> Command {
+    let mut cmd = Command::new(app.binary());
+    cmd.current_dir(&app.dir)
+        .env("MONGO_URI", uri)
+        .env("NO_COLOR", "1")
+        .env_remove("MONGO_DATABASE")
+        .env_remove("MONGO_MIGRATE_COLLECTION")
+        .env_remove("MONGO_MIGRATE_LOCK_TIMEOUT")
+        .env_remove("MONGO_MIGRATE_LEASE_TTL")
+        .env_remove("SLOW_MS")
+        .env_remove("FAIL_0003");
+    cmd
+}
+
+/// Runs and captures.
+pub fn run(cmd: &mut Command) -> Output {
+    cmd.output().expect("run the fixture binary")
+}
+
+/// stdout as text.
+pub fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+/// stderr as text.
+pub fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+/// The exit code (panics when killed by a signal).
+pub fn code(o: &Output) -> i32 {
+    o.status
+        .code()
+        .unwrap_or_else(|| panic!("killed by a signal: {o:?}"))
+}
+
+/// `(name, up runs, down runs)` from the fixture's `counters` collection, sorted by name.
+pub async fn counters(db: &Database) -> Vec<(String, i32, i32)> {
+    let docs: Vec<Document> = db
+        .collection::<Document>("counters")
+        .find(doc! {})
+        .sort(doc! { "_id": 1 })
+        .await
+        .expect("find counters")
+        .try_collect()
+        .await
+        .expect("read counters");
+    docs.iter()
+        .map(|d| {
+            (
+                d.get_str("_id").expect("_id").to_owned(),
+                d.get_i32("up").unwrap_or(0),
+                d.get_i32("down").unwrap_or(0),
+            )
+        })
+        .collect()
+}
+
+/// Replaces what changes from run to run (dates, durations, hosts, pids, tokens) by
+/// `"[redacted]"`, for snapshots.
+pub fn redact(value: &mut serde_json::Value) {
+    use serde_json::Value;
+    match value {
+        Value::Object(map) => {
+            for (key, v) in map.iter_mut() {
+                let volatile = matches!(
+                    key.as_str(),
+                    "applied_at"
+                        | "failed_at"
+                        | "duration_ms"
+                        | "applied_by"
+                        | "acquired_at"
+                        | "expires_at"
+                        | "database"
+                );
+                if volatile && !v.is_null() {
+                    *v = Value::String("[redacted]".to_owned());
+                } else {
+                    redact(v);
+                }
+            }
+        }
+        Value::Array(items) => items.iter_mut().for_each(redact),
+        _ => {}
+    }
+}
