@@ -109,8 +109,12 @@ pub fn redact(value: &mut serde_json::Value) {
                         | "expires_at"
                         | "database"
                 );
+                let checksum = matches!(key.as_str(), "checksum" | "recorded_checksum");
                 if volatile && !v.is_null() {
                     *v = Value::String("[redacted]".to_owned());
+                } else if checksum && v.as_str().is_some_and(|s| s.len() == 64) {
+                    // Pinned by the build crate's tests; here only its presence matters.
+                    *v = Value::String("[sha256]".to_owned());
                 } else {
                     redact(v);
                 }
