@@ -150,3 +150,56 @@ pub(crate) fn down_steps(
     }
     Ok(chosen)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{BoxFuture, MigrationResult};
+
+    fn noop(_: &mongodb::Database) -> BoxFuture<'_, MigrationResult<()>> {
+        Box::pin(async { Ok(()) })
+    }
+
+    const fn m(name: &'static str, dependencies: &'static [&'static str]) -> Migration {
+        Migration {
+            name,
+            dependencies,
+            description: "",
+            checksum: "",
+            upgrade: noop,
+            downgrade: noop,
+        }
+    }
+
+    /// a; b←a; c←a; d←b,c — the diamond pymongo-migrate runs as a, b, d, c, d.
+    static DIAMOND: &[Migration] = &[
+        m("a", &[]),
+        m("b", &["a"]),
+        m("c", &["a"]),
+        m("d", &["b", "c"]),
+    ];
+
+    #[test]
+    fn ancestors_follow_the_graph_not_the_list() {
+        assert_eq!(ancestors(DIAMOND, 1), BTreeSet::from([0, 1]));
+        assert_eq!(ancestors(DIAMOND, 2), BTreeSet::from([0, 2]));
+        assert_eq!(ancestors(DIAMOND, 3), BTreeSet::from([0, 1, 2, 3]));
+    }
+
+    #[test]
+    fn descendants_are_transitive() {
+        assert_eq!(descendants(DIAMOND, 0), BTreeSet::from([1, 2, 3]));
+        assert_eq!(descendants(DIAMOND, 1), BTreeSet::from([3]));
+        assert_eq!(descendants(DIAMOND, 3), BTreeSet::new());
+    }
+
+    #[test]
+    fn unknown_names_get_a_suggestion() {
+        match position(DIAMOND, "dd") {
+            Err(ConfigError::UnknownTarget { suggestion, .. }) => {
+                assert_eq!(suggestion.as_deref(), Some("d"))
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+}
