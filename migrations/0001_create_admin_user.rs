@@ -12,7 +12,10 @@ pub const DEPENDENCIES: &[&str] = &[];
 pub fn admin_email() -> Result<String> {
     let raw = std::env::var("ADMIN_EMAIL").unwrap_or_default();
     let email = raw.trim().to_lowercase();
-    ensure!(!email.is_empty(), "ADMIN_EMAIL environment variable is required");
+    ensure!(
+        !email.is_empty(),
+        "ADMIN_EMAIL environment variable is required"
+    );
     let valid = matches!(email.split_once('@'), Some((local, domain))
         if !local.is_empty() && !domain.is_empty() && !domain.contains('@'))
         && !email.chars().any(char::is_whitespace);

@@ -12,7 +12,10 @@ const CONTENT: [&str; 2] = ["stories", "pages"];
 /// The admin user's `_id`: the one with ADMIN_EMAIL when it is set, else the oldest admin.
 async fn admin_id(db: &Database) -> Result<Option<Bson>> {
     let users = db.collection::<Document>("users");
-    let email = std::env::var("ADMIN_EMAIL").unwrap_or_default().trim().to_lowercase();
+    let email = std::env::var("ADMIN_EMAIL")
+        .unwrap_or_default()
+        .trim()
+        .to_lowercase();
     let filter = if email.is_empty() {
         doc! { "role": "admin" }
     } else {

@@ -2,8 +2,8 @@
 //!
 //! A section whose slug already exists is skipped. The downgrade removes only the sections and
 //! the index this migration created.
-use mongo_migrate::mongodb::IndexModel;
 use mongo_migrate::mongodb::options::IndexOptions;
+use mongo_migrate::mongodb::IndexModel;
 use mongo_migrate::prelude::*;
 
 pub const NAME: &str = "0003_seed_initial_sections";
@@ -33,7 +33,10 @@ async fn existing_slug_index(sections: &Collection<Document>) -> Result<Option<(
     while let Some(index) = cursor.try_next().await? {
         if index.keys == doc! { "slug": 1 } {
             let options = index.options.unwrap_or_default();
-            return Ok(Some((options.name.unwrap_or_default(), options.unique.unwrap_or(false))));
+            return Ok(Some((
+                options.name.unwrap_or_default(),
+                options.unique.unwrap_or(false),
+            )));
         }
     }
     Ok(None)
@@ -60,7 +63,12 @@ pub async fn upgrade(db: &Database) -> Result<()> {
         None => {
             let index = IndexModel::builder()
                 .keys(doc! { "slug": 1 })
-                .options(IndexOptions::builder().name(SLUG_INDEX.to_owned()).unique(true).build())
+                .options(
+                    IndexOptions::builder()
+                        .name(SLUG_INDEX.to_owned())
+                        .unique(true)
+                        .build(),
+                )
                 .build();
             sections
                 .create_index(index)

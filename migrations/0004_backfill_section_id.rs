@@ -14,16 +14,24 @@ pub async fn upgrade(db: &Database) -> Result<()> {
 
     match sections.find_one(doc! { "slug": "blog" }).await? {
         Some(blog) => {
-            let id = blog.get("_id").cloned().context("the blog section has no _id")?;
+            let id = blog
+                .get("_id")
+                .cloned()
+                .context("the blog section has no _id")?;
             markers::set_if_missing(&stories, doc! {}, "section_id", id, NAME)
                 .await
                 .context("setting section_id on stories")?;
         }
-        None => eprintln!("warning: {NAME}: no section with slug \"blog\"; stories left as they are"),
+        None => {
+            eprintln!("warning: {NAME}: no section with slug \"blog\"; stories left as they are")
+        }
     }
 
     // One server-side update per section: the section list is small, the pages may not be.
-    let mut cursor = sections.find(doc! {}).projection(doc! { "slug": 1 }).await?;
+    let mut cursor = sections
+        .find(doc! {})
+        .projection(doc! { "slug": 1 })
+        .await?;
     while let Some(section) = cursor.try_next().await? {
         let (Some(id), Ok(slug)) = (section.get("_id").cloned(), section.get_str("slug")) else {
             continue;

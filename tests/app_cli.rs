@@ -28,13 +28,19 @@ async fn a_missing_admin_email_fails_0001_writes_nothing_and_retry_fixes_it() {
     assert_eq!(out.status.code(), Some(1), "{stdout}\n{stderr}");
     let all = format!("{stdout}{stderr}");
     assert!(all.contains("0001_create_admin_user"), "{all}");
-    assert!(all.contains("ADMIN_EMAIL environment variable is required"), "{all}");
+    assert!(
+        all.contains("ADMIN_EMAIL environment variable is required"),
+        "{all}"
+    );
 
     // Nothing written by the migration; the failure recorded; applied stays null.
     let users = t.db.collection::<Document>("users");
     assert_eq!(users.count_documents(doc! {}).await.unwrap(), 0);
     let state = t.db.collection::<Document>("pymongo_migrate");
-    let record = state.find_one(doc! { "name": "0001_create_admin_user" }).await.unwrap();
+    let record = state
+        .find_one(doc! { "name": "0001_create_admin_user" })
+        .await
+        .unwrap();
     if let Some(record) = record {
         assert_eq!(record.get("applied"), Some(&Bson::Null), "{record}");
     }
@@ -45,30 +51,60 @@ async fn a_missing_admin_email_fails_0001_writes_nothing_and_retry_fixes_it() {
         .unwrap()
         .expect("a failure record");
     assert!(failed.get_datetime("failed_at").is_ok(), "{failed}");
-    assert!(failed.get_str("error").unwrap().contains("ADMIN_EMAIL environment variable is required"));
+    assert!(failed
+        .get_str("error")
+        .unwrap()
+        .contains("ADMIN_EMAIL environment variable is required"));
 
     // status shows it distinctly; up refuses with the way forward.
     let status = migrate(&t.uri).arg("status").output().unwrap();
     let status = text(&status.stdout);
     assert!(status.contains("✗ 0001_create_admin_user"), "{status}");
-    let refused = migrate(&t.uri).arg("up").env("ADMIN_EMAIL", "a@b.test").output().unwrap();
+    let refused = migrate(&t.uri)
+        .arg("up")
+        .env("ADMIN_EMAIL", "a@b.test")
+        .output()
+        .unwrap();
     assert_eq!(refused.status.code(), Some(5), "{}", text(&refused.stderr));
-    assert!(text(&refused.stderr).contains("--retry"), "{}", text(&refused.stderr));
+    assert!(
+        text(&refused.stderr).contains("--retry"),
+        "{}",
+        text(&refused.stderr)
+    );
 
     // The fix here is configuration, not code: retry runs it.
-    let retry = migrate(&t.uri).args(["up", "--retry"]).env("ADMIN_EMAIL", " Ops@Example.TEST ").output().unwrap();
-    assert!(retry.status.success(), "{}\n{}", text(&retry.stdout), text(&retry.stderr));
+    let retry = migrate(&t.uri)
+        .args(["up", "--retry"])
+        .env("ADMIN_EMAIL", " Ops@Example.TEST ")
+        .output()
+        .unwrap();
+    assert!(
+        retry.status.success(),
+        "{}\n{}",
+        text(&retry.stdout),
+        text(&retry.stderr)
+    );
     let admin = users.find_one(doc! {}).await.unwrap().expect("the admin");
     assert_eq!(admin.get_str("email").unwrap(), "ops@example.test");
-    let applied = state.count_documents(doc! { "applied": { "$type": "date" } }).await.unwrap();
+    let applied = state
+        .count_documents(doc! { "applied": { "$type": "date" } })
+        .await
+        .unwrap();
     assert_eq!(applied as usize, field_notes::MIGRATIONS.len());
 }
 
 #[tokio::test]
 async fn up_status_down_status_on_the_real_plan() {
     let t = test_database("app_cycle").await;
-    t.db.collection::<Document>("pages").insert_one(doc! { "slug": "about" }).await.unwrap();
-    let up = migrate(&t.uri).arg("up").env("ADMIN_EMAIL", "admin@field-notes.test").output().unwrap();
+    t.db.collection::<Document>("pages")
+        .insert_one(doc! { "slug": "about" })
+        .await
+        .unwrap();
+    let up = migrate(&t.uri)
+        .arg("up")
+        .env("ADMIN_EMAIL", "admin@field-notes.test")
+        .output()
+        .unwrap();
     assert!(up.status.success(), "{}", text(&up.stderr));
     let status = text(&migrate(&t.uri).arg("status").output().unwrap().stdout);
     for m in field_notes::MIGRATIONS {
@@ -79,18 +115,28 @@ async fn up_status_down_status_on_the_real_plan() {
     let down = migrate(&t.uri).arg("down").output().unwrap();
     assert!(down.status.success(), "{}", text(&down.stderr));
     let status = text(&migrate(&t.uri).arg("status").output().unwrap().stdout);
-    assert!(status.contains("Pending migrations:\n  0004_backfill_section_id"), "{status}");
-    let page = t.db.collection::<Document>("pages").find_one(doc! {}).await.unwrap().unwrap();
+    assert!(
+        status.contains("Pending migrations:\n  0004_backfill_section_id"),
+        "{status}"
+    );
+    let page =
+        t.db.collection::<Document>("pages")
+            .find_one(doc! {})
+            .await
+            .unwrap()
+            .unwrap();
     assert!(!page.contains_key("section_id"), "{page}");
-    assert!(page.contains_key("user_id"), "0002 is still applied: {page}");
+    assert!(
+        page.contains_key("user_id"),
+        "0002 is still applied: {page}"
+    );
     // pymongo-migrate's shape: the downgrade keeps the document with applied: null.
-    let record = t
-        .db
-        .collection::<Document>("pymongo_migrate")
-        .find_one(doc! { "name": "0004_backfill_section_id" })
-        .await
-        .unwrap()
-        .unwrap();
+    let record =
+        t.db.collection::<Document>("pymongo_migrate")
+            .find_one(doc! { "name": "0004_backfill_section_id" })
+            .await
+            .unwrap()
+            .unwrap();
     assert_eq!(record.get("applied"), Some(&Bson::Null));
     let mut keys: Vec<&str> = record.keys().map(String::as_str).collect();
     keys.sort();

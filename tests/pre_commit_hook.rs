@@ -36,26 +36,54 @@ fn git(dir: &Path, args: &[&str]) -> Output {
 
 #[test]
 fn the_hook_blocks_a_commit_with_a_broken_migration() {
-    let hook = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join(".githooks/pre-commit")).unwrap();
-    let built = FixtureCrate::new("hook").file("migrations/0001_first.rs", GOOD).file(".githooks/pre-commit", hook).build();
+    let hook =
+        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join(".githooks/pre-commit"))
+            .unwrap();
+    let built = FixtureCrate::new("hook")
+        .file("migrations/0001_first.rs", GOOD)
+        .file(".githooks/pre-commit", hook)
+        .build();
     assert!(built.success, "{}", built.stderr);
     let dir = &built.dir;
     use std::os::unix::fs::PermissionsExt;
-    std::fs::set_permissions(dir.join(".githooks/pre-commit"), std::fs::Permissions::from_mode(0o755)).unwrap();
+    std::fs::set_permissions(
+        dir.join(".githooks/pre-commit"),
+        std::fs::Permissions::from_mode(0o755),
+    )
+    .unwrap();
     assert!(git(dir, &["init", "-q"]).status.success());
-    assert!(git(dir, &["config", "core.hooksPath", ".githooks"]).status.success());
+    assert!(git(dir, &["config", "core.hooksPath", ".githooks"])
+        .status
+        .success());
     git(dir, &["add", "-A"]);
     let ok = git(dir, &["commit", "-qm", "good"]);
-    assert!(ok.status.success(), "{}", String::from_utf8_lossy(&ok.stderr));
+    assert!(
+        ok.status.success(),
+        "{}",
+        String::from_utf8_lossy(&ok.stderr)
+    );
 
-    built.write("migrations/0002_second.rs", GOOD.replace("0001_first", "0002_secnd"));
+    built.write(
+        "migrations/0002_second.rs",
+        GOOD.replace("0001_first", "0002_secnd"),
+    );
     git(dir, &["add", "-A"]);
     let blocked = git(dir, &["commit", "-qm", "broken"]);
     let stderr = String::from_utf8_lossy(&blocked.stderr);
     assert!(!blocked.status.success(), "{stderr}");
     assert!(stderr.contains("migrations/0002_second.rs"), "{stderr}");
-    assert!(stderr.contains("`NAME` does not match the file name"), "{stderr}");
-    assert!(stderr.contains("pre-commit: the migration lint"), "{stderr}");
+    assert!(
+        stderr.contains("`NAME` does not match the file name"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("pre-commit: the migration lint"),
+        "{stderr}"
+    );
     let log = git(dir, &["log", "--oneline"]);
-    assert_eq!(String::from_utf8_lossy(&log.stdout).lines().count(), 1, "the broken commit was not made");
+    assert_eq!(
+        String::from_utf8_lossy(&log.stdout).lines().count(),
+        1,
+        "the broken commit was not made"
+    );
 }

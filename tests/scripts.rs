@@ -15,9 +15,18 @@ struct Home {
 impl Home {
     fn new() -> Home {
         // The venv is installed by the harness (mongo_migrate::testing) or `make test`.
-        let out = Command::new(root().join("scripts/dev-db")).arg("install").output().unwrap();
-        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-        Home { dir: tempfile::tempdir().unwrap() }
+        let out = Command::new(root().join("scripts/dev-db"))
+            .arg("install")
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        Home {
+            dir: tempfile::tempdir().unwrap(),
+        }
     }
 
     fn cmd(&self, script: &str) -> Command {
@@ -31,14 +40,19 @@ impl Home {
     }
 
     fn free_port(&self) -> String {
-        stdout(&self.cmd("dev-db").arg("free-port").output().unwrap()).trim().to_owned()
+        stdout(&self.cmd("dev-db").arg("free-port").output().unwrap())
+            .trim()
+            .to_owned()
     }
 }
 
 impl Drop for Home {
     fn drop(&mut self) {
         let _ = self.cmd("dev-db").args(["stop", "--name", "dev"]).output();
-        let _ = self.cmd("dev-db").args(["stop", "--name", "other"]).output();
+        let _ = self
+            .cmd("dev-db")
+            .args(["stop", "--name", "other"])
+            .output();
     }
 }
 
@@ -61,16 +75,40 @@ fn with_db_starts_the_local_server_when_mongo_uri_is_unset_and_says_so() {
         .output()
         .unwrap();
     assert!(out.status.success(), "{}", stderr(&out));
-    assert_eq!(stdout(&out).trim(), format!("mongodb://127.0.0.1:{port}/field-notes|admin@field-notes.local"));
-    assert!(stderr(&out).contains("ADMIN_EMAIL is unset; using the dev default"), "{}", stderr(&out));
-    let status = home.cmd("dev-db").args(["status", "--name", "dev"]).output().unwrap();
-    assert!(stdout(&status).contains(&format!("127.0.0.1:{port}")), "{}", stdout(&status));
+    assert_eq!(
+        stdout(&out).trim(),
+        format!("mongodb://127.0.0.1:{port}/field-notes|admin@field-notes.local")
+    );
+    assert!(
+        stderr(&out).contains("ADMIN_EMAIL is unset; using the dev default"),
+        "{}",
+        stderr(&out)
+    );
+    let status = home
+        .cmd("dev-db")
+        .args(["status", "--name", "dev"])
+        .output()
+        .unwrap();
+    assert!(
+        stdout(&status).contains(&format!("127.0.0.1:{port}")),
+        "{}",
+        stdout(&status)
+    );
     // Data persists: the dev server keeps its data under the home, not in a throwaway dir.
     assert!(Path::new(home.dir.path()).join("data/dev").is_dir());
     // A second call reuses the running server.
-    let again = home.cmd("with-db").env("DEV_DB_PORT", &port).arg("true").output().unwrap();
+    let again = home
+        .cmd("with-db")
+        .env("DEV_DB_PORT", &port)
+        .arg("true")
+        .output()
+        .unwrap();
     assert!(again.status.success(), "{}", stderr(&again));
-    assert!(stderr(&again).contains("already running"), "{}", stderr(&again));
+    assert!(
+        stderr(&again).contains("already running"),
+        "{}",
+        stderr(&again)
+    );
 }
 
 #[test]
@@ -84,8 +122,16 @@ fn with_db_uses_mongo_uri_from_the_environment_or_dotenv_and_starts_nothing() {
         .unwrap();
     assert!(out.status.success(), "{}", stderr(&out));
     assert_eq!(stdout(&out).trim(), "mongodb://db.example:27017/x|unset");
-    std::fs::write(home.dir.path().join(".env"), "export MONGO_URI=\"mongodb://from-dotenv/y\"\n").unwrap();
-    let out = home.cmd("with-db").args(["sh", "-c", "echo \"${MONGO_URI:-unset}\""]).output().unwrap();
+    std::fs::write(
+        home.dir.path().join(".env"),
+        "export MONGO_URI=\"mongodb://from-dotenv/y\"\n",
+    )
+    .unwrap();
+    let out = home
+        .cmd("with-db")
+        .args(["sh", "-c", "echo \"${MONGO_URI:-unset}\""])
+        .output()
+        .unwrap();
     assert!(out.status.success(), "{}", stderr(&out));
     // The binary reads .env itself; with-db only must not start a server or override it.
     assert_eq!(stdout(&out).trim(), "unset");
@@ -97,22 +143,46 @@ fn dev_db_refuses_a_port_taken_by_another_process() {
     let home = Home::new();
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let port = listener.local_addr().unwrap().port().to_string();
-    let out = home.cmd("dev-db").args(["start", "--name", "other", "--port", &port, "--throwaway"]).output().unwrap();
+    let out = home
+        .cmd("dev-db")
+        .args(["start", "--name", "other", "--port", &port, "--throwaway"])
+        .output()
+        .unwrap();
     assert!(!out.status.success());
-    assert!(stderr(&out).contains(&format!("port {port} on 127.0.0.1 is already taken")), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains(&format!("port {port} on 127.0.0.1 is already taken")),
+        "{}",
+        stderr(&out)
+    );
 }
 
 #[test]
 fn dev_db_start_stop_and_status() {
     let home = Home::new();
     let port = home.free_port();
-    let start = home.cmd("dev-db").args(["start", "--name", "other", "--port", &port, "--throwaway"]).output().unwrap();
+    let start = home
+        .cmd("dev-db")
+        .args(["start", "--name", "other", "--port", &port, "--throwaway"])
+        .output()
+        .unwrap();
     assert!(start.status.success(), "{}", stderr(&start));
-    let uri = home.cmd("dev-db").args(["uri", "--name", "other"]).output().unwrap();
+    let uri = home
+        .cmd("dev-db")
+        .args(["uri", "--name", "other"])
+        .output()
+        .unwrap();
     assert_eq!(stdout(&uri).trim(), format!("mongodb://127.0.0.1:{port}"));
-    let stop = home.cmd("dev-db").args(["stop", "--name", "other"]).output().unwrap();
+    let stop = home
+        .cmd("dev-db")
+        .args(["stop", "--name", "other"])
+        .output()
+        .unwrap();
     assert!(stop.status.success(), "{}", stderr(&stop));
-    let status = home.cmd("dev-db").args(["status", "--name", "other"]).output().unwrap();
+    let status = home
+        .cmd("dev-db")
+        .args(["status", "--name", "other"])
+        .output()
+        .unwrap();
     assert_eq!(status.status.code(), Some(3));
     assert!(stdout(&status).contains("not running"));
 }

@@ -10,26 +10,45 @@ use mongo_migrate::testing::{test_database, FixtureCrate};
 const MARKER: &str = "<!-- tutorial: migrations/0005_add_featured_flag.rs -->";
 
 fn tutorial_example() -> String {
-    let readme = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("README.md")).unwrap();
-    let after = readme.split_once(MARKER).expect("README.md has the tutorial marker").1;
-    let block = after.split_once("```rust\n").expect("a rust block follows the marker").1;
-    block.split_once("```").expect("the block ends").0.to_owned()
+    let readme =
+        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("README.md")).unwrap();
+    let after = readme
+        .split_once(MARKER)
+        .expect("README.md has the tutorial marker")
+        .1;
+    let block = after
+        .split_once("```rust\n")
+        .expect("a rust block follows the marker")
+        .1;
+    block
+        .split_once("```")
+        .expect("the block ends")
+        .0
+        .to_owned()
 }
 
 #[tokio::test]
 async fn the_tutorial_migration_builds_and_round_trips() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     let example = tutorial_example();
-    assert!(example.contains("pub const NAME: &str = \"0005_add_featured_flag\";"), "{example}");
+    assert!(
+        example.contains("pub const NAME: &str = \"0005_add_featured_flag\";"),
+        "{example}"
+    );
     let mut fixture = FixtureCrate::new("tutorial");
     for entry in std::fs::read_dir(root.join("migrations")).unwrap() {
         let path = entry.unwrap().path();
         if path.extension().is_some_and(|e| e == "rs") {
             let name = path.file_name().unwrap().to_owned();
-            fixture = fixture.file(Path::new("migrations").join(name), std::fs::read_to_string(&path).unwrap());
+            fixture = fixture.file(
+                Path::new("migrations").join(name),
+                std::fs::read_to_string(&path).unwrap(),
+            );
         }
     }
-    let built = fixture.file("migrations/0005_add_featured_flag.rs", &example).build();
+    let built = fixture
+        .file("migrations/0005_add_featured_flag.rs", &example)
+        .build();
     let bin = built.binary().to_owned();
 
     let t = test_database("tutorial").await;
@@ -45,15 +64,38 @@ async fn the_tutorial_migration_builds_and_round_trips() {
             .env("NO_COLOR", "1")
             .output()
             .unwrap();
-        assert!(out.status.success(), "{args:?}: {}\n{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+        assert!(
+            out.status.success(),
+            "{args:?}: {}\n{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
         String::from_utf8_lossy(&out.stdout).into_owned()
     };
     run(&["up"]);
     let stories = t.db.collection::<Document>("stories");
-    assert_eq!(stories.count_documents(doc! { "featured": false }).await.unwrap(), 1);
-    assert_eq!(stories.count_documents(doc! { "featured": true }).await.unwrap(), 1);
+    assert_eq!(
+        stories
+            .count_documents(doc! { "featured": false })
+            .await
+            .unwrap(),
+        1
+    );
+    assert_eq!(
+        stories
+            .count_documents(doc! { "featured": true })
+            .await
+            .unwrap(),
+        1
+    );
     run(&["down"]);
-    assert_eq!(stories.count_documents(doc! { "featured": { "$exists": true } }).await.unwrap(), 1);
+    assert_eq!(
+        stories
+            .count_documents(doc! { "featured": { "$exists": true } })
+            .await
+            .unwrap(),
+        1
+    );
     let status = run(&["status"]);
     assert!(status.contains("0005_add_featured_flag"), "{status}");
 }

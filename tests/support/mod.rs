@@ -11,7 +11,9 @@ pub const ADMIN_EMAIL: &str = "admin@field-notes.test";
 /// Sets ADMIN_EMAIL once for the whole test binary (migration 0001 reads it).
 pub fn admin_env() {
     static ONCE: Once = Once::new();
-    ONCE.call_once(|| std::env::set_var("ADMIN_EMAIL", format!("  {}  ", ADMIN_EMAIL.to_uppercase())));
+    ONCE.call_once(|| {
+        std::env::set_var("ADMIN_EMAIL", format!("  {}  ", ADMIN_EMAIL.to_uppercase()))
+    });
 }
 
 /// Ids of the seeded documents, for assertions.
@@ -56,5 +58,8 @@ pub async fn seed(db: &Database) -> Seed {
         ])
         .await
         .unwrap();
-    Seed { author, editor_section }
+    Seed {
+        author,
+        editor_section,
+    }
 }
