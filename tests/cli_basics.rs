@@ -234,3 +234,27 @@ async fn fake_and_graph_through_the_binary() {
     );
     assert!(cli_common::counters(&t.db).await.is_empty());
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_uri_is_read_from_dot_env_and_the_environment_wins() {
+    let app = counter_app();
+    let t = test_database("cli_dotenv").await;
+    let cwd = tempfile::tempdir().expect("tempdir");
+    std::fs::write(cwd.path().join(".env"), format!("MONGO_URI={}\n", t.uri)).expect("write .env");
+    let o = run(migrate(app, "")
+        .env_remove("MONGO_URI")
+        .current_dir(cwd.path())
+        .args(["up", "--to", "0001_first"]));
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    assert_eq!(cli_common::counters(&t.db).await.len(), 1);
+    // A set variable wins over the file: this one names an unreachable server.
+    let o = run(migrate(app, "mongodb://127.0.0.1:1/x")
+        .current_dir(cwd.path())
+        .args(["--server-timeout", "1s", "status"]));
+    assert_eq!(
+        code(&o),
+        i32::from(exit_code::DATABASE_UNREACHABLE),
+        "{}",
+        stderr(&o)
+    );
+}

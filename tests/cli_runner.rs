@@ -284,3 +284,61 @@ async fn a_held_lock_times_out_with_its_own_code_and_unlock_shows_the_holder() {
     let up = run(migrate(app, &t.uri).args(["--lock-timeout", "1s", "up"]));
     assert_eq!(code(&up), 0, "{}", stderr(&up));
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn ctrl_c_releases_the_lock_and_leaves_an_interrupted_record() {
+    let app = counter_app();
+    let t = test_database("cli_ctrl_c").await;
+    let child = migrate(app, &t.uri)
+        .arg("up")
+        .env("SLOW_MS", "120000")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn");
+    let details = t.db.collection::<Document>("pymongo_migrate_details");
+    while details
+        .find_one(doc! { "_id": "0002_slow", "started_at": { "$exists": true } })
+        .await
+        .expect("read details")
+        .is_none()
+    {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let sent = std::process::Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .expect("kill -INT");
+    assert!(sent.success());
+    let out = child.wait_with_output().expect("wait");
+    assert_eq!(
+        code(&out),
+        i32::from(exit_code::INTERRUPTED),
+        "{}",
+        stderr(&out)
+    );
+    assert!(
+        stderr(&out).contains("interrupted; the lock was released"),
+        "{}",
+        stderr(&out)
+    );
+    let lock =
+        t.db.collection::<Document>("pymongo_migrate_lock")
+            .find_one(doc! {})
+            .await
+            .expect("lock");
+    assert!(lock.is_none(), "lock released on Ctrl-C: {lock:?}");
+    // No waiting for a lease: the next run reports the interruption at once.
+    let next = run(migrate(app, &t.uri).args(["--lock-timeout", "0s", "up"]));
+    assert_eq!(
+        code(&next),
+        i32::from(exit_code::FAILED_RECORD),
+        "{}",
+        stderr(&next)
+    );
+    assert!(
+        stdout(&next).contains("0002_slow was interrupted"),
+        "{}",
+        stdout(&next)
+    );
+}
