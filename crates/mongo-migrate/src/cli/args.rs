@@ -25,6 +25,7 @@ pub struct Cli {
 
 /// Connection and state options.
 #[derive(Debug, Clone, Args)]
+#[command(next_help_heading = "Global options")]
 pub struct GlobalArgs {
     /// MongoDB connection string. Also read from a `.env` file in the working directory (the
     /// environment wins). Its password never appears in any output.
@@ -71,14 +72,17 @@ pub enum Command {
     /// Waits for the lock, refuses while a failed migration is recorded (see --retry), while an
     /// applied migration changed (see --allow-changed) or while the database records migrations
     /// this binary lacks (see --allow-unknown). Stops at the first failure and records it.
+    #[command(after_help = HELP_TABLE)]
     Up(UpArgs),
     /// Roll back the most recently applied migration (latest in plan order).
     ///
     /// A downgrade is refused when another applied or failed migration depends on it.
+    #[command(after_help = HELP_TABLE)]
     Down(DownArgs),
     /// Show applied, failed, pending and unknown migrations.
     Status(StatusArgs),
     /// Force-release the lock, showing who held it. Only when its holder is surely dead.
+    #[command(after_help = HELP_TABLE)]
     Unlock,
     /// Print the checked plan compiled into this binary, offline (no database).
     Plan(FormatArgs),
@@ -91,6 +95,7 @@ pub enum Command {
     ///
     /// Otherwise exits with the code of the worst finding: 5 failed, 6 changed, 7 unknown,
     /// 8 pending.
+    #[command(after_help = HELP_TABLE)]
     Check(FormatArgs),
 }
 
