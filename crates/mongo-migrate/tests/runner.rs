@@ -593,3 +593,60 @@ async fn a_custom_collection_names_all_three_collections() {
     assert!(!names.contains(&"pymongo_migrate".to_owned()));
     let _ = common::noop;
 }
+
+static DOWN_FIXED: AtomicBool = AtomicBool::new(false);
+
+fn down_b_fails(db: &Database) -> BoxFuture<'_, MigrationResult<()>> {
+    Box::pin(async move {
+        if DOWN_FIXED.load(Ordering::SeqCst) {
+            return common::log_run(db, "0002_b", "down").await;
+        }
+        Err(anyhow::anyhow!("index is still in use"))
+    })
+}
+
+static FAILING_DOWN: &[Migration] = &[
+    migration!("0001_a", [], up_a, down_a),
+    migration!("0002_b", ["0001_a"], up_b, down_b_fails),
+];
+
+#[tokio::test]
+async fn a_failed_downgrade_is_recorded_like_an_upgrade_failure() {
+    let t = test_database("down_failure").await;
+    let m = Migrator::new(t.db.clone(), FAILING_DOWN);
+    m.up().await.expect("up");
+    let err = m.down().await.expect_err("downgrade fails");
+    assert_eq!(err.exit_code(), exit_code::MIGRATION_FAILED);
+    assert!(
+        matches!(&err, Error::MigrationFailed { name, direction: mongo_migrate::Direction::Down, error }
+            if name == "0002_b" && error == "index is still in use"),
+        "{err}"
+    );
+    let status = m.status().await.expect("status");
+    assert_eq!(status.migrations[1].state, State::Failed);
+    let failure = status.migrations[1].failure.as_ref().expect("failure");
+    assert_eq!(failure.direction, mongo_migrate::Direction::Down);
+    // `applied` is left as it was: the downgrade did not complete.
+    assert!(status.migrations[1].applied_at.is_some());
+
+    assert_eq!(
+        m.up().await.expect_err("refused").exit_code(),
+        exit_code::FAILED_RECORD
+    );
+    assert_eq!(
+        m.down().await.expect_err("refused").exit_code(),
+        exit_code::HAS_DEPENDENTS
+    );
+    DOWN_FIXED.store(true, Ordering::SeqCst);
+    let report = m
+        .down_with(&DownOptions {
+            retry: true,
+            ..DownOptions::default()
+        })
+        .await
+        .expect("down --retry");
+    assert_eq!(names(&report), ["0002_b"]);
+    let status = m.status().await.expect("status");
+    let states: Vec<State> = status.migrations.iter().map(|s| s.state).collect();
+    assert_eq!(states, [State::Applied, State::Pending]);
+}
