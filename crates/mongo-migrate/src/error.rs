@@ -111,7 +111,7 @@ pub struct ConnectionError {
 #[derive(Debug, thiserror::Error)]
 pub enum LockError {
     /// Another runner held the lock for the whole timeout.
-    #[error("lock not acquired within {waited:?}: {}", describe_holder(.holder))]
+    #[error("lock not acquired within {waited:.1?}: {}", describe_holder(.holder))]
     NotAcquired {
         /// Who holds it, if the lock document could be read.
         holder: Option<LockHolder>,

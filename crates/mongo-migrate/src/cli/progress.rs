@@ -4,7 +4,7 @@
 use std::sync::Mutex;
 use std::time::Duration;
 
-use indicatif::{ProgressBar, ProgressStyle};
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 use super::Style;
 use crate::{Direction, Event, Observer};
@@ -72,15 +72,17 @@ impl Observer for Progress {
                     (Direction::Down, true) => "faking revert of",
                 };
                 if self.terminal {
-                    let bar = ProgressBar::new_spinner();
+                    let mut bar = ProgressBar::with_draw_target(
+                        Some(total as u64),
+                        ProgressDrawTarget::stdout(),
+                    )
+                    .with_position(index as u64)
+                    .with_message(format!("{verb} {name}"));
                     if let Ok(s) =
                         ProgressStyle::with_template("{spinner} [{pos}/{len}] {msg} {elapsed}")
                     {
-                        bar.set_style(s);
+                        bar = bar.with_style(s);
                     }
-                    bar.set_length(total as u64);
-                    bar.set_position(index as u64);
-                    bar.set_message(format!("{verb} {name}"));
                     bar.enable_steady_tick(Duration::from_millis(100));
                     if let Ok(mut s) = self.spinner.lock() {
                         *s = Some(bar);
