@@ -29,13 +29,13 @@ pub(crate) async fn run(args: &FormatArgs, ctx: &Ctx<'_>) -> Result<u8, CliError
         Format::Human => {
             let st = ctx.style;
             if doc.ok {
-                println!(
+                outln!(
                     "{} Up to date: all {} migrations applied, none changed, none unknown.",
                     st.ok("✓"),
                     status.migrations.len()
                 );
             } else {
-                println!("{} Not up to date:", st.error("✗"));
+                outln!("{} Not up to date:", st.error("✗"));
                 for (label, names) in [
                     ("failed", &doc.failed),
                     ("changed since applied", &doc.changed),
@@ -43,7 +43,7 @@ pub(crate) async fn run(args: &FormatArgs, ctx: &Ctx<'_>) -> Result<u8, CliError
                     ("pending", &doc.pending),
                 ] {
                     if !names.is_empty() {
-                        println!("  {} {label}: {}", names.len(), names.join(", "));
+                        outln!("  {} {label}: {}", names.len(), names.join(", "));
                     }
                 }
             }

@@ -11,6 +11,14 @@
 //!
 //! One module per subcommand, each a `run(args, ctx)`; `args` holds every clap type.
 
+/// `println!` that never panics: a closed stdout (`migrate up | head -1`) must not abort a run
+/// that holds the lock.
+macro_rules! outln {
+    ($($arg:tt)*) => {
+        $crate::cli::line(&format!($($arg)*))
+    };
+}
+
 pub mod args;
 mod check;
 mod down;
@@ -194,6 +202,13 @@ async fn dispatch(command: &Command, ctx: &Ctx<'_>) -> Result<u8, CliError> {
 pub(crate) fn print_json(value: &impl serde::Serialize) -> Result<(), CliError> {
     let text = serde_json::to_string_pretty(value).map_err(std::io::Error::other)?;
     emit(&format!("{text}\n"))
+}
+
+/// Writes one line on stdout, ignoring write errors (see `outln!`).
+pub(crate) fn line(text: &str) {
+    use std::io::Write as _;
+    let mut out = std::io::stdout().lock();
+    let _ = writeln!(out, "{text}");
 }
 
 /// Writes `text` on stdout; a closed pipe (`migrate plan | head`) is not an error.

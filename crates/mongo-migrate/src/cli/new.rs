@@ -26,7 +26,7 @@ pub(crate) fn run(args: &NewArgs, ctx: &Ctx<'_>) -> Result<u8, CliError> {
             .ok_or_else(|| CliError::Usage("a NAME is required without --merge".to_owned()))?;
         mongo_migrate_build::scaffold::create(&dir, name)?
     };
-    println!("Created {}", path.display());
-    println!("Rebuild (`cargo build`) to compile it into the plan.");
+    outln!("Created {}", path.display());
+    outln!("Rebuild (`cargo build`) to compile it into the plan.");
     Ok(exit_code::SUCCESS)
 }

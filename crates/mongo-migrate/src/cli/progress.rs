@@ -45,14 +45,14 @@ impl Observer for Progress {
         match *event {
             Event::LockWait { holder, timeout } => {
                 let who = holder.map_or_else(|| "another runner".to_owned(), ToString::to_string);
-                println!(
+                outln!(
                     "Waiting up to {} for the migration lock held by {who}…",
                     humanize(timeout)
                 );
             }
             Event::LockAcquired => {}
             Event::Interrupted { name, failure } => {
-                println!(
+                outln!(
                     "{} {name} was interrupted and is now recorded as failed: {}",
                     st.error("!"),
                     failure.error
@@ -88,7 +88,7 @@ impl Observer for Progress {
                         *s = Some(bar);
                     }
                 } else {
-                    println!("[{index}/{total}] {verb} {name} …");
+                    outln!("[{index}/{total}] {verb} {name} …");
                 }
             }
             Event::Finish {
@@ -104,7 +104,7 @@ impl Observer for Progress {
                     (Direction::Up, true) => "recorded as applied (fake)",
                     (Direction::Down, true) => "recorded as not applied (fake)",
                 };
-                println!("{} {name}  {what} in {}", st.ok("✓"), ms(elapsed));
+                outln!("{} {name}  {what} in {}", st.ok("✓"), ms(elapsed));
             }
             Event::Failed {
                 name,
@@ -113,7 +113,7 @@ impl Observer for Progress {
                 error,
             } => {
                 self.clear_spinner();
-                println!(
+                outln!(
                     "{} {name}  {direction} failed after {}: {error}",
                     st.error("✗"),
                     ms(elapsed)

@@ -13,9 +13,9 @@ pub(crate) async fn run(ctx: &Ctx<'_>) -> Result<u8, CliError> {
             } else {
                 "its lease had expired"
             };
-            println!("Released the migration lock held by {holder} ({state}).");
+            outln!("Released the migration lock held by {holder} ({state}).");
         }
-        None => println!("The migration lock was not held."),
+        None => outln!("The migration lock was not held."),
     }
     Ok(exit_code::SUCCESS)
 }

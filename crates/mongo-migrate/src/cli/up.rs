@@ -40,21 +40,21 @@ pub(crate) fn summarize(report: &Report, started: Instant, verb: &str, done: &st
     let noun = if n == 1 { "migration" } else { "migrations" };
     if report.dry_run {
         if n == 0 {
-            println!("Dry run: nothing to {verb}. Nothing was written.");
+            outln!("Dry run: nothing to {verb}. Nothing was written.");
         } else {
             let fake = if report.fake { " (as fake)" } else { "" };
-            println!("Dry run: would {verb} {n} {noun}{fake}, in this order:");
+            outln!("Dry run: would {verb} {n} {noun}{fake}, in this order:");
             for s in &report.steps {
-                println!("  {}", s.name);
+                outln!("  {}", s.name);
             }
-            println!("Nothing was written.");
+            outln!("Nothing was written.");
         }
     } else if n == 0 {
-        println!("Nothing to {verb}.");
+        outln!("Nothing to {verb}.");
     } else if report.fake {
-        println!("Recorded {n} {noun} as {state} without running them (fake).");
+        outln!("Recorded {n} {noun} as {state} without running them (fake).");
     } else {
-        println!(
+        outln!(
             "{done} {n} {noun} in {}.",
             super::progress::ms(started.elapsed())
         );
