@@ -56,12 +56,18 @@ fn findings(status: &Status) -> CheckDocument<'_> {
     let failed: Vec<&str> = status
         .migrations
         .iter()
-        .filter(|m| matches!(m.state, State::Failed | State::Running))
+        .filter(|m| m.state == State::Failed)
         .map(|m| m.name)
         .collect();
     let changed: Vec<&str> = status.changed().map(|m| m.name).collect();
     let unknown: Vec<&str> = status.unknown.iter().map(|u| u.name.as_str()).collect();
-    let pending: Vec<&str> = status.in_state(State::Pending).map(|m| m.name).collect();
+    // A migration another runner is applying right now is not done: pending, not failed.
+    let pending: Vec<&str> = status
+        .migrations
+        .iter()
+        .filter(|m| matches!(m.state, State::Pending | State::Running))
+        .map(|m| m.name)
+        .collect();
     // The worst finding decides the code.
     let code = if !failed.is_empty() {
         exit_code::FAILED_RECORD
