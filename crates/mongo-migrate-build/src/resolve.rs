@@ -854,6 +854,70 @@ mod tests {
     }
 
     #[test]
+    fn many_files_are_parsed_in_parallel_with_exact_locations() {
+        let files: Vec<(String, String)> = (1..=150)
+            .map(|i| {
+                let name = format!("{i:04}_step");
+                let deps = if i == 1 {
+                    vec![]
+                } else {
+                    vec![format!("{:04}_step", i - 1)]
+                };
+                let deps: Vec<&str> = deps.iter().map(String::as_str).collect();
+                let mut text = migration(&name, &deps);
+                if i == 120 {
+                    text = text.replace("\"0120_step\";", "\"0120_stop\";");
+                }
+                if i == 30 {
+                    text = text.replace("pub async fn downgrade", "\n\nasync fn downgrade");
+                }
+                (format!("{name}.rs"), text)
+            })
+            .collect();
+        let borrowed: Vec<(&str, String)> =
+            files.iter().map(|(n, t)| (n.as_str(), t.clone())).collect();
+        let all = problems(&borrowed);
+        assert_eq!(all.len(), 2, "{all:#?}");
+        assert!(
+            all[0].starts_with("0030_step.rs:10:1: `downgrade` must be"),
+            "{all:#?}"
+        );
+        assert!(
+            all[1].starts_with("0120_step.rs:4:24: `NAME` does not match"),
+            "{all:#?}"
+        );
+
+        let valid: Vec<(&str, String)> = borrowed
+            .iter()
+            .map(|(n, t)| {
+                (
+                    *n,
+                    t.replace("\"0120_stop\";", "\"0120_step\";")
+                        .replace("\n\nasync fn downgrade", "pub async fn downgrade"),
+                )
+            })
+            .collect();
+        let plan = plan(&valid);
+        assert_eq!(plan.migrations.len(), 150);
+        assert!(plan
+            .migrations
+            .windows(2)
+            .all(|w| w[0].sequence < w[1].sequence));
+    }
+
+    #[test]
+    fn unreadable_files_are_reported_without_a_location() {
+        let dir = dir_with(&[("0001_a.rs", migration("0001_a", &[]))]);
+        std::fs::write(dir.path().join("0002_b.rs"), [0xff, 0xfe, 0x00]).expect("write");
+        let report = resolve(dir.path()).expect_err("unreadable");
+        assert_eq!(report.len(), 1, "{report}");
+        let diagnostic = report.iter().next().expect("one");
+        assert!(diagnostic.message().starts_with("cannot read"), "{report}");
+        assert!(diagnostic.message().contains("0002_b.rs"), "{report}");
+        assert_eq!(report.location(diagnostic), None);
+    }
+
+    #[test]
     fn crlf_files_are_located_like_lf_files() {
         let text = migration("0001_b", &[]).replace('\n', "\r\n");
         let p = one_problem(&[("0001_a.rs", text)]);
