@@ -103,8 +103,11 @@ pub(crate) fn load(dir: &Path, display: &str) -> Loaded {
     for problem in unreadable {
         report.push(
             Diagnostic::error(format!(
-                "cannot read `{}`: {}",
-                problem.path.display(),
+                "cannot read `{display}/{}`: {}",
+                problem.path.file_name().map_or_else(
+                    || problem.path.display().to_string(),
+                    |name| name.to_string_lossy().into_owned()
+                ),
                 problem.error
             ))
             .help("migration files must be readable UTF-8 text"),
@@ -913,7 +916,8 @@ mod tests {
         assert_eq!(report.len(), 1, "{report}");
         let diagnostic = report.iter().next().expect("one");
         assert!(diagnostic.message().starts_with("cannot read"), "{report}");
-        assert!(diagnostic.message().contains("0002_b.rs"), "{report}");
+        let shown = format!("`{}/0002_b.rs`", crate::resolve::display_prefix(dir.path()));
+        assert!(diagnostic.message().contains(&shown), "{report}");
         assert_eq!(report.location(diagnostic), None);
     }
 
