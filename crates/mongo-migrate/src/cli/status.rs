@@ -202,3 +202,96 @@ fn details(out: &mut String, m: &MigrationStatus, st: Style) {
 fn short(s: &str) -> &str {
     s.get(..12).unwrap_or(s)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::Failure;
+    use chrono::TimeZone;
+
+    fn entry(order: usize, name: &'static str, state: State, ms: Option<i64>) -> MigrationStatus {
+        let applied = state == State::Applied;
+        MigrationStatus {
+            order,
+            name,
+            dependencies: &[],
+            description: "",
+            state,
+            applied_at: applied
+                .then(|| chrono::Utc.with_ymd_and_hms(2026, 11, 26, 4, 5, 6).unwrap()),
+            duration_ms: ms,
+            applied_by: None,
+            fake: false,
+            checksum: "c",
+            recorded_checksum: applied.then(|| "c".to_owned()),
+            checksum_state: if applied {
+                ChecksumState::Matches
+            } else {
+                ChecksumState::NotApplied
+            },
+            failure: None,
+        }
+    }
+
+    #[test]
+    fn renders_the_users_format() {
+        let status = Status {
+            migrations: vec![
+                entry(1, "0001_create_admin_user", State::Applied, Some(12)),
+                entry(2, "0002_add_user_id_to_content", State::Applied, Some(3)),
+                entry(3, "0003_seed_initial_sections", State::Pending, None),
+                entry(4, "0004_backfill_section_id", State::Pending, None),
+            ],
+            unknown: vec![],
+            lock: None,
+        };
+        assert_eq!(
+            render(&status, false, Style::new(false)),
+            "Applied migrations:
+  ✓ 0001_create_admin_user      2026-11-26 04:05:06 UTC   12 ms
+  ✓ 0002_add_user_id_to_content 2026-11-26 04:05:06 UTC    3 ms
+
+Pending migrations:
+  0003_seed_initial_sections
+  0004_backfill_section_id
+"
+        );
+    }
+
+    #[test]
+    fn marks_failed_changed_and_unknown() {
+        let mut changed = entry(1, "0001_a", State::Applied, Some(5));
+        changed.checksum_state = ChecksumState::Changed;
+        let mut failed = entry(2, "0002_b", State::Failed, Some(1));
+        failed.failure = Some(Failure {
+            failed_at: chrono::Utc.with_ymd_and_hms(2026, 11, 26, 4, 5, 7).unwrap(),
+            direction: crate::Direction::Up,
+            error: "backfilling: field missing".to_owned(),
+        });
+        let status = Status {
+            migrations: vec![changed, failed],
+            unknown: vec![UnknownMigration {
+                name: "0009_gone".to_owned(),
+                applied_at: Some(chrono::Utc.with_ymd_and_hms(2026, 11, 27, 0, 0, 0).unwrap()),
+                failure: None,
+            }],
+            lock: None,
+        };
+        assert_eq!(
+            render(&status, false, Style::new(false)),
+            "Applied migrations:
+  ✓ 0001_a    2026-11-26 04:05:06 UTC    5 ms  (changed since applied)
+
+Failed migrations:
+  ✗ 0002_b     upgrade failed 2026-11-26 04:05:07 UTC: backfilling: field missing
+  Fix, rebuild and `migrate up --retry`, or `migrate down --retry` to undo it.
+
+Pending migrations:
+  (none)
+
+Unknown migrations (in the database, not in this binary):
+  ? 0009_gone applied 2026-11-27 00:00:00 UTC
+"
+        );
+    }
+}
