@@ -45,7 +45,7 @@ fn check_1_file_name() {
         &[
             "error: `AddFlag.rs` is not a migration file name: expected `NNNN_snake_case.rs`",
             "--> migrations/AddFlag.rs:1:1",
-            "help: rename it (e.g. `0001_add_flag.rs`)",
+            "help: rename it (e.g. `0002_add_flag.rs`)",
         ],
     );
 }

@@ -115,25 +115,45 @@ pub(crate) fn load(dir: &Path, display: &str) -> Loaded {
     }
 
     let mut pending = Vec::new();
+    let mut misnamed = Vec::new();
     for file in found {
         let text = normalize_newlines(&file.text).into_owned();
         let id = report.add_file(format!("{display}/{}", file.file_name), text);
         let stem = file.file_name.trim_end_matches(".rs");
         match parse_stem(stem) {
             Some((sequence, _)) => pending.push((id, stem.to_owned(), sequence, file.path)),
-            None => report.push(
-                Diagnostic::error(format!(
-                    "`{}` is not a migration file name: expected `{FILE_NAME_PATTERN}`",
-                    file.file_name
-                ))
-                .at(id, 0..0, "in this file")
-                .note(format!("`{FILE_NAME_PATTERN}` is four or more digits, `_`, then a lowercase snake_case name"))
-                .help(format!(
-                    "rename it (e.g. `0001_{}.rs`); helper modules go in a subdirectory such as `{display}/common/`",
-                    suggested_name(stem)
-                )),
-            ),
+            None => misnamed.push((id, file.file_name)),
         }
+    }
+    // Suggest a free number: the file's own digits if it has some, else the next one.
+    let mut taken: std::collections::HashSet<u64> = pending.iter().map(|p| p.2).collect();
+    let mut next = taken.iter().max().map_or(1, |max| max + 1);
+    for (id, file_name) in misnamed {
+        let stem = file_name.trim_end_matches(".rs");
+        let digits: String = stem.chars().take_while(char::is_ascii_digit).collect();
+        let number = match digits.parse::<u64>() {
+            Ok(number) if !taken.contains(&number) => number,
+            _ => {
+                while taken.contains(&next) {
+                    next += 1;
+                }
+                next
+            }
+        };
+        taken.insert(number);
+        report.push(
+            Diagnostic::error(format!(
+                "`{file_name}` is not a migration file name: expected `{FILE_NAME_PATTERN}`"
+            ))
+            .at(id, 0..0, "in this file")
+            .note(format!(
+                "`{FILE_NAME_PATTERN}` is four or more digits, `_`, then a lowercase snake_case name"
+            ))
+            .help(format!(
+                "rename it (e.g. `{number:04}_{}.rs`); helper modules go in a subdirectory such as `{display}/common/`",
+                suggested_name(stem)
+            )),
+        );
     }
 
     let parsed = parse_all(&report, &pending);
