@@ -276,7 +276,11 @@ fn to_codespan(diagnostic: &Diagnostic) -> CsDiagnostic<FileId> {
         labels
             .push(CsLabel::secondary(label.file, label.range.clone()).with_message(&label.message));
     }
-    let mut notes = diagnostic.notes.clone();
+    let mut notes: Vec<String> = diagnostic
+        .notes
+        .iter()
+        .map(|n| format!("note: {n}"))
+        .collect();
     if let Some(help) = &diagnostic.help {
         notes.push(format!("help: {help}"));
     }
