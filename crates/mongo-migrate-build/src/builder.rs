@@ -92,9 +92,10 @@ impl Builder {
     /// Runs the pass and, on any problem, reports it and ends the build script with status 1.
     ///
     /// Prints `cargo::rerun-if-changed=<dir>`, so adding, removing or editing a migration
-    /// reruns it. The diagnostics go to standard error, where cargo shows them under
-    /// `--- stderr`; there is never a panic or a backtrace. Colour follows `CARGO_TERM_COLOR`
-    /// and `NO_COLOR`.
+    /// reruns it. On problems, one `cargo::error=` line says how many there are (cargo shows
+    /// it first), and the rendered report goes to standard error, which cargo shows under
+    /// `--- stderr`; there is never a panic or a backtrace. Colour only with
+    /// `CARGO_TERM_COLOR=always`, never with `NO_COLOR`.
     pub fn emit(self) {
         if let Err(error) = self.clone().run() {
             let text = match &error {
