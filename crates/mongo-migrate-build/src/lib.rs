@@ -31,7 +31,7 @@ mod resolve;
 pub mod scaffold;
 
 pub use builder::{BuildError, Builder};
-pub use checksum::checksum_source;
+pub use checksum::{canonical_text, checksum_source};
 pub use codegen::{generate, GenerateError};
 pub use diagnostic::{Diagnostic, Location, Report};
 pub use file_name::FILE_NAME_PATTERN;
