@@ -84,7 +84,7 @@ impl fmt::Display for LockHolder {
 }
 
 impl LockHolder {
-    fn from_document(d: &Document) -> Option<Self> {
+    pub(crate) fn from_document(d: &Document) -> Option<Self> {
         Some(LockHolder {
             owner: Runner::from_document(d.get_document("owner").ok()?)?,
             acquired_at: d.get_datetime("acquired_at").ok().map(|t| t.to_chrono()),

@@ -195,11 +195,15 @@ impl Migrator {
         StateStore::new(&self.db, &self.collection)
     }
 
-    /// The state of every migration: three queries (state, details, lock), whatever the plan's size.
+    /// The state of every migration and the lock's holder: one query, whatever the plan's size.
     pub async fn status(&self) -> Result<Status, Error> {
-        let records = self.store().load().await?;
-        let holder =
-            lock::read_holder(&self.db.collection(&lock_collection(&self.collection))).await?;
+        let (records, lock_document) = self
+            .store()
+            .load_with(Some(&lock_collection(&self.collection)))
+            .await?;
+        let holder = lock_document
+            .as_ref()
+            .and_then(lock::LockHolder::from_document);
         let now = chrono::Utc::now();
         let live = holder
             .as_ref()

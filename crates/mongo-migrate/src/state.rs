@@ -77,18 +77,50 @@ impl StateStore {
         }
     }
 
-    /// The whole state by name: one query on each collection.
+    /// The whole state by name, in one query.
     pub async fn load(&self) -> Result<HashMap<String, Record>, StateError> {
-        let mut records: HashMap<String, Record> = HashMap::new();
+        Ok(self.load_with(None).await?.0)
+    }
+
+    /// The whole state by name and, when `lock_collection` is given, the lock document: one
+    /// aggregation over the state collection that `$unionWith`s the details (and the lock), so
+    /// reading the state costs one query whatever the number of migrations.
+    pub async fn load_with(
+        &self,
+        lock_collection: Option<&str>,
+    ) -> Result<(HashMap<String, Record>, Option<Document>), StateError> {
+        const SOURCE: &str = "__mongo_migrate_source";
+        let mut pipeline = vec![
+            doc! { "$addFields": { SOURCE: "state" } },
+            doc! { "$unionWith": {
+                "coll": self.details.name(),
+                "pipeline": [ { "$addFields": { SOURCE: "details" } } ],
+            }},
+        ];
+        if let Some(lock) = lock_collection {
+            pipeline.push(doc! { "$unionWith": {
+                "coll": lock,
+                "pipeline": [
+                    { "$match": { "_id": crate::lock::LOCK_ID } },
+                    { "$addFields": { SOURCE: "lock" } },
+                ],
+            }});
+        }
         let docs: Vec<Document> = self
             .state
-            .find(doc! {})
+            .aggregate(pipeline)
+            // One batch for any realistic plan: the documents are small.
+            .batch_size(100_000)
             .await
             .map_err(|e| self.state_err(e))?
             .try_collect()
             .await
             .map_err(|e| self.state_err(e))?;
-        for d in docs {
+        let mut records: HashMap<String, Record> = HashMap::new();
+        let mut lock_document = None;
+        // State documents first, so a details document can never create a record alone
+        // before its state document is seen (the order within the union is the server's).
+        for d in docs.iter().filter(|d| d.get_str(SOURCE) == Ok("state")) {
             let Ok(name) = d.get_str("name") else {
                 continue;
             };
@@ -99,15 +131,16 @@ impl StateStore {
                 record.applied = Some(t.to_chrono());
             }
         }
-        let details: Vec<Document> = self
-            .details
-            .find(doc! {})
-            .await
-            .map_err(|e| self.details_err(e))?
-            .try_collect()
-            .await
-            .map_err(|e| self.details_err(e))?;
-        for d in details {
+        for mut d in docs {
+            match d.get_str(SOURCE) {
+                Ok("details") => {}
+                Ok("lock") => {
+                    d.remove(SOURCE);
+                    lock_document = Some(d);
+                    continue;
+                }
+                _ => continue,
+            }
             let Ok(name) = d.get_str("_id") else { continue };
             let record = records.entry(name.to_owned()).or_default();
             record.checksum = d.get_str("checksum").ok().map(str::to_owned);
@@ -141,7 +174,7 @@ impl StateStore {
                 record.failure = Some((at.to_chrono(), dir, error));
             }
         }
-        Ok(records)
+        Ok((records, lock_document))
     }
 
     /// Marks `name` as running in `direction` by `runner`: a crash leaves this marker behind,
