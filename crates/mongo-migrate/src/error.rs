@@ -34,6 +34,10 @@ pub enum Error {
         /// The full cause chain (`{:#}`) or the panic message.
         error: String,
     },
+    /// The pre-flight `hello` before transactional migrations failed (the command, not the
+    /// verdict: an unsupported server is [`ConfigError::TransactionsUnsupported`]).
+    #[error("cannot ask the server whether it supports transactions (hello): {0}")]
+    Preflight(String),
     /// Ctrl-C arrived; the lock was released and the running migration is marked interrupted.
     #[error("interrupted; the lock was released")]
     Interrupted,
@@ -45,7 +49,9 @@ impl Error {
         match self {
             Error::Config(_) => exit_code::USAGE,
             Error::Connection(_) => exit_code::DATABASE_UNREACHABLE,
-            Error::Lock(LockError::Database(_)) | Error::State(_) => exit_code::DATABASE_ERROR,
+            Error::Lock(LockError::Database(_)) | Error::State(_) | Error::Preflight(_) => {
+                exit_code::DATABASE_ERROR
+            }
             Error::Lock(_) => exit_code::LOCK_NOT_ACQUIRED,
             Error::Refused(r) => r.exit_code(),
             Error::MigrationFailed { .. } => exit_code::MIGRATION_FAILED,
@@ -86,6 +92,18 @@ pub enum ConfigError {
         name: String,
         /// The closest known name, if any is close.
         suggestion: Option<String>,
+    },
+    /// Migrations about to run are transactional, and the server cannot run transactions.
+    #[error(
+        "{} transactional ({}), but {reason}.\nNothing was run. Run them against a replica set or a mongos, or drop `TRANSACTIONAL` from them.",
+        plural(.migrations.len(), "migration to run is", "migrations to run are"),
+        .migrations.join(", ")
+    )]
+    TransactionsUnsupported {
+        /// The transactional migrations that were about to run.
+        migrations: Vec<String>,
+        /// Why the server cannot run them, from its `hello` reply.
+        reason: String,
     },
 }
 

@@ -26,6 +26,7 @@ pub mod state;
 mod status;
 #[cfg(feature = "testing")]
 pub mod testing;
+pub mod transaction;
 
 pub use connect::{connect, Connection};
 pub use error::{ConfigError, ConnectionError, Error, LockError, Refusal, StateError};
@@ -40,6 +41,7 @@ pub use redact::{redact_text, redact_uri};
 pub use status::{
     ChecksumState, Direction, Failure, MigrationStatus, State, Status, UnknownMigration,
 };
+pub use transaction::Transaction;
 
 // Re-exported so generated code and migrations name one driver version: `::mongo_migrate::mongodb`.
 pub use bson;

@@ -38,6 +38,10 @@ pub struct Migration {
     /// Hex SHA-256 of the file's token stream without doc comments: whitespace, comments, doc
     /// text and line endings do not change it.
     pub checksum: &'static str,
+    /// Whether the file declares `pub const TRANSACTIONAL: bool = true;`: its shims run it in a
+    /// transaction ([`transaction::run`](crate::transaction::run)), and the runner checks the
+    /// server supports transactions before running it.
+    pub transactional: bool,
     /// Applies the migration.
     pub upgrade: MigrationFn,
     /// Reverts the migration.
@@ -51,6 +55,7 @@ impl fmt::Debug for Migration {
             .field("dependencies", &self.dependencies)
             .field("description", &self.description)
             .field("checksum", &self.checksum)
+            .field("transactional", &self.transactional)
             .finish_non_exhaustive()
     }
 }

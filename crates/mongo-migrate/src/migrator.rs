@@ -9,12 +9,13 @@ use futures::FutureExt;
 use mongodb::Database;
 use serde::Serialize;
 
-use crate::error::{Error, Refusal};
+use crate::error::{ConfigError, Error, Refusal};
 use crate::lock::{self, LeaseLock};
 use crate::observer::{Event, Observer, Silent};
 use crate::plan::{self, DownTarget};
 use crate::state::{lock_collection, StateStore};
 use crate::status::{interrupted_message, Direction, Failure, State, Status};
+use crate::transaction;
 use crate::Migration;
 
 /// The state collection pymongo-migrate uses, and our default.
@@ -266,6 +267,9 @@ impl Migrator {
             let (status, interrupted) = self.load_locked(&lock).await?;
             refuse(&status)?;
             let steps = plan::up_steps(self.migrations, &status, to, options.retry);
+            if !options.fake {
+                self.preflight(&steps).await?;
+            }
             let mut report = self.report(Direction::Up, options.fake, interrupted);
             self.run_steps(&lock, Direction::Up, &steps, options.fake, &mut report)
                 .await?;
@@ -298,6 +302,9 @@ impl Migrator {
                 refuse_unknown(&status)?;
             }
             let steps = plan::down_steps(self.migrations, &status, &options.target, options.retry)?;
+            if !options.fake {
+                self.preflight(&steps).await?;
+            }
             let mut report = self.report(Direction::Down, options.fake, interrupted);
             self.run_steps(&lock, Direction::Down, &steps, options.fake, &mut report)
                 .await?;
@@ -309,6 +316,32 @@ impl Migrator {
     /// Force-releases the lock whoever holds it, returning the holder it had.
     pub async fn unlock(&self) -> Result<Option<lock::LockHolder>, Error> {
         Ok(lock::force_release(&self.db, &lock_collection(&self.collection)).await?)
+    }
+
+    /// The pre-flight of transactional migrations: when any of `steps` is transactional, asks
+    /// the server (`hello`) whether it runs transactions, and refuses the whole run with
+    /// [`ConfigError::TransactionsUnsupported`] before the first migration if it does not.
+    /// Runs with no transactional step do not ask. `--dry-run` and `--fake` run nothing, so
+    /// their callers skip it.
+    async fn preflight(&self, steps: &[usize]) -> Result<(), Error> {
+        let transactional: Vec<String> = steps
+            .iter()
+            .map(|&i| &self.migrations[i])
+            .filter(|m| m.transactional)
+            .map(|m| m.name.to_owned())
+            .collect();
+        if transactional.is_empty() {
+            return Ok(());
+        }
+        match transaction::check_server(&self.db).await {
+            Ok(Ok(())) => Ok(()),
+            Ok(Err(reason)) => Err(ConfigError::TransactionsUnsupported {
+                migrations: transactional,
+                reason,
+            }
+            .into()),
+            Err(e) => Err(Error::Preflight(e.to_string())),
+        }
     }
 
     fn report(&self, direction: Direction, fake: bool, interrupted: Vec<String>) -> Report {

@@ -166,6 +166,7 @@ mod tests {
             dependencies,
             description: "",
             checksum: "",
+            transactional: false,
             upgrade: noop,
             downgrade: noop,
         }

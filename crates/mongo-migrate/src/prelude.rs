@@ -2,6 +2,7 @@
 
 pub use crate::markers;
 pub use crate::migration::{MigrationError as Error, MigrationResult as Result};
+pub use crate::transaction::Transaction;
 pub use anyhow::{anyhow, bail, ensure, Context as _};
 pub use bson::{self, doc, oid::ObjectId, Bson, DateTime, Document};
 pub use futures::{StreamExt as _, TryStreamExt as _};

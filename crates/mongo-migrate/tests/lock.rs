@@ -152,6 +152,7 @@ static STEALING: &[Migration] = &[
         dependencies: &[],
         description: "",
         checksum: "x",
+        transactional: false,
         upgrade: up_steals_the_lock,
         downgrade: common::noop,
     },
@@ -160,6 +161,7 @@ static STEALING: &[Migration] = &[
         dependencies: &["0001_steal"],
         description: "",
         checksum: "y",
+        transactional: false,
         upgrade: common::noop,
         downgrade: common::noop,
     },
@@ -212,6 +214,7 @@ async fn a_second_migrator_waits_then_finds_nothing_to_do() {
         dependencies: &[],
         description: "",
         checksum: "y",
+        transactional: false,
         upgrade: common::noop,
         downgrade: common::noop,
     }];

@@ -62,6 +62,7 @@ const fn m(
         dependencies: &[],
         description: "",
         checksum: "",
+        transactional: false,
         upgrade,
         downgrade,
     }

@@ -28,6 +28,7 @@ fn plan_of(n: usize) -> &'static [Migration] {
                 dependencies: deps,
                 description: "",
                 checksum: "c",
+                transactional: false,
                 upgrade: common::noop,
                 downgrade: common::noop,
             }

@@ -23,6 +23,8 @@ struct PlannedMigration<'a> {
     dependencies: &'a [&'a str],
     description: &'a str,
     checksum: &'a str,
+    /// Runs in a transaction (`pub const TRANSACTIONAL: bool = true;`).
+    transactional: bool,
 }
 
 pub(crate) fn run(args: &FormatArgs, ctx: &Ctx<'_>) -> Result<u8, CliError> {
@@ -39,6 +41,7 @@ pub(crate) fn run(args: &FormatArgs, ctx: &Ctx<'_>) -> Result<u8, CliError> {
                     dependencies: m.dependencies,
                     description: m.description,
                     checksum: m.checksum,
+                    transactional: m.transactional,
                 })
                 .collect(),
         })?,
@@ -65,6 +68,9 @@ pub(crate) fn run(args: &FormatArgs, ctx: &Ctx<'_>) -> Result<u8, CliError> {
                 };
                 let _ = writeln!(out, "      depends on: {deps}");
                 let _ = writeln!(out, "      checksum:   {}", st.dim(m.checksum));
+                if m.transactional {
+                    let _ = writeln!(out, "      transactional: yes");
+                }
             }
             super::emit(&out)?;
         }

@@ -74,6 +74,7 @@ macro_rules! migration {
             dependencies: &[$($dep),*],
             description: concat!("Test migration ", $name, "."),
             checksum: concat!("sum-", $name),
+            transactional: false,
             upgrade: $up,
             downgrade: $down,
         }
