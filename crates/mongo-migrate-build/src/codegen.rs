@@ -123,17 +123,32 @@ fn modules(migrations: &[PlannedMigration], rt: &syn::Path) -> TokenStream {
         let (module, upgrade, downgrade) = idents(migration);
         let path = migration.path.to_string_lossy();
         let path = path.as_ref();
+        let transactional = migration
+            .declares_transactional
+            .then(|| quote! { const _: bool = #module::TRANSACTIONAL; });
+        let (up_body, down_body) = if migration.transactional {
+            (
+                quote! { #rt::transaction::run(db, |tx| ::std::boxed::Box::pin(#module::upgrade(tx))) },
+                quote! { #rt::transaction::run(db, |tx| ::std::boxed::Box::pin(#module::downgrade(tx))) },
+            )
+        } else {
+            (
+                quote! { ::std::boxed::Box::pin(#module::upgrade(db)) },
+                quote! { ::std::boxed::Box::pin(#module::downgrade(db)) },
+            )
+        };
         items.extend(quote! {
             #[path = #path]
             mod #module;
             // Type-checks the constants (and marks them used) where rustc can point at them.
             const _: &str = #module::NAME;
             const _: &[&str] = #module::DEPENDENCIES;
+            #transactional
             fn #upgrade(db: &#rt::mongodb::Database) -> #rt::BoxFuture<'_, #rt::MigrationResult<()>> {
-                ::std::boxed::Box::pin(#module::upgrade(db))
+                #up_body
             }
             fn #downgrade(db: &#rt::mongodb::Database) -> #rt::BoxFuture<'_, #rt::MigrationResult<()>> {
-                ::std::boxed::Box::pin(#module::downgrade(db))
+                #down_body
             }
         });
     }
@@ -148,12 +163,14 @@ fn registry(migrations: &[PlannedMigration], rt: &syn::Path) -> TokenStream {
         let dependencies = &migration.dependencies;
         let description = &migration.description;
         let checksum = &migration.checksum;
+        let transactional = migration.transactional;
         quote! {
             #rt::Migration {
                 name: #name,
                 dependencies: &[#(#dependencies),*],
                 description: #description,
                 checksum: #checksum,
+                transactional: #transactional,
                 upgrade: #upgrade,
                 downgrade: #downgrade,
             }
@@ -183,6 +200,8 @@ mod tests {
                 },
                 description: format!("Step {i} with \"quotes\"."),
                 checksum: format!("{i:064x}"),
+                transactional: i % 7 == 0,
+                declares_transactional: i % 5 == 0 || i % 7 == 0,
                 path: std::path::PathBuf::from(format!("/abs/migrations/{i:04}_step_{i}.rs")),
             })
             .collect();

@@ -30,6 +30,9 @@ pub(crate) struct Parsed {
     pub(crate) dependencies_complete: bool,
     pub(crate) description: String,
     pub(crate) checksum: String,
+    /// The value of `pub const TRANSACTIONAL: bool = …;`, `None` when the file has no such
+    /// constant (or it is malformed, which is diagnosed).
+    pub(crate) transactional: Option<bool>,
     pub(crate) diagnostics: Vec<Diagnostic>,
 }
 
@@ -49,6 +52,7 @@ pub(crate) fn parse(file: FileId, stem: &str, text: &str) -> Parsed {
         dependencies_complete: false,
         description: String::new(),
         checksum: String::new(),
+        transactional: None,
         diagnostics: Vec::new(),
     };
     let tokens: TokenStream = match text.parse() {
@@ -79,12 +83,14 @@ pub(crate) fn parse(file: FileId, stem: &str, text: &str) -> Parsed {
 
     let mut name = None;
     let mut dependencies = None;
+    let mut transactional = None;
     let mut upgrade = None;
     let mut downgrade = None;
     for item in &syntax.items {
         match item {
             Item::Const(c) if c.ident == "NAME" => name = Some(c),
             Item::Const(c) if c.ident == "DEPENDENCIES" => dependencies = Some(c),
+            Item::Const(c) if c.ident == "TRANSACTIONAL" => transactional = Some(c),
             Item::Fn(f) if f.sig.ident == "upgrade" => upgrade = Some(f),
             Item::Fn(f) if f.sig.ident == "downgrade" => downgrade = Some(f),
             _ => {}
@@ -92,6 +98,7 @@ pub(crate) fn parse(file: FileId, stem: &str, text: &str) -> Parsed {
     }
     check_name(file, stem, name, &mut parsed);
     check_dependencies(file, stem, dependencies, &mut parsed);
+    check_transactional(file, transactional, &mut parsed);
     check_function(file, "upgrade", upgrade, &mut parsed);
     check_function(file, "downgrade", downgrade, &mut parsed);
     parsed
@@ -241,8 +248,64 @@ fn check_dependencies(file: FileId, stem: &str, item: Option<&ItemConst>, parsed
     parsed.dependencies_complete = complete;
 }
 
+/// The optional opt-in `pub const TRANSACTIONAL: bool = true;`. Its value must be a literal so
+/// the build knows it without evaluating anything (it picks the shim), and `pub` so the module
+/// reads like the other constants.
+fn check_transactional(file: FileId, item: Option<&ItemConst>, parsed: &mut Parsed) {
+    let Some(item) = item else {
+        return;
+    };
+    let help = "write `pub const TRANSACTIONAL: bool = true;` (or remove it: absent means false)";
+    let is_bool =
+        matches!(&*item.ty, syn::Type::Path(p) if p.qself.is_none() && p.path.is_ident("bool"));
+    if !is_bool {
+        parsed.diagnostics.push(
+            Diagnostic::error("`TRANSACTIONAL` is not a `bool`")
+                .at(file, range(item.ty.span()), "expected `bool`")
+                .help(help),
+        );
+        return;
+    }
+    let Some(value) = bool_literal(&item.expr) else {
+        parsed.diagnostics.push(
+            Diagnostic::error("`TRANSACTIONAL` is not `true` or `false`")
+                .at(file, range(item.expr.span()), "expected a bool literal")
+                .note("the build reads the value to pick how the migration is called, so it must be written out")
+                .help(help),
+        );
+        return;
+    };
+    // Known even if not `pub`, so the function-shape hints name the right signature.
+    parsed.transactional = Some(value);
+    if !matches!(item.vis, Visibility::Public(_)) {
+        let start = match &item.vis {
+            Visibility::Inherited => range(item.const_token.span()).start,
+            vis => range(vis.span()).start,
+        };
+        parsed.diagnostics.push(
+            Diagnostic::error("`TRANSACTIONAL` is not `pub`")
+                .at(file, start..range(item.ident.span()).end, "not `pub`")
+                .help(help),
+        );
+    }
+}
+
+fn bool_literal(expr: &Expr) -> Option<bool> {
+    match expr {
+        Expr::Lit(syn::ExprLit {
+            lit: Lit::Bool(b), ..
+        }) => Some(b.value),
+        Expr::Group(g) => bool_literal(&g.expr),
+        _ => None,
+    }
+}
+
 fn check_function(file: FileId, which: &str, item: Option<&ItemFn>, parsed: &mut Parsed) {
-    let expected = format!("pub async fn {which}(db: &Database) -> Result<()>");
+    let expected = if parsed.transactional == Some(true) {
+        format!("pub async fn {which}(tx: &mut Transaction) -> Result<()>")
+    } else {
+        format!("pub async fn {which}(db: &Database) -> Result<()>")
+    };
     let Some(item) = item else {
         parsed.diagnostics.push(
             Diagnostic::error(format!("missing `{which}` function"))

@@ -15,6 +15,12 @@ pub struct PlannedMigration {
     pub description: String,
     /// Hex SHA-256 of the token stream without doc comments (see [`crate::checksum_source`]).
     pub checksum: String,
+    /// Whether the file declares `pub const TRANSACTIONAL: bool = true;`: its shims run it in a
+    /// transaction and its functions take `&mut Transaction`.
+    pub transactional: bool,
+    /// Whether the file declares `TRANSACTIONAL` at all (even `= false`): the registry then
+    /// references the constant, so it counts as used.
+    pub declares_transactional: bool,
     /// The file's absolute path.
     pub path: PathBuf,
 }

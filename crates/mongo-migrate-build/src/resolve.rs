@@ -290,6 +290,8 @@ pub(crate) fn check(loaded: Loaded) -> Result<Plan, Report> {
             dependencies: c.parsed.dependencies.into_iter().map(|d| d.value).collect(),
             description: c.parsed.description,
             checksum: c.parsed.checksum,
+            transactional: c.parsed.transactional == Some(true),
+            declares_transactional: c.parsed.transactional.is_some(),
             path: c.path,
         })
         .collect();
@@ -552,6 +554,86 @@ mod tests {
         assert_eq!(m.sequence, 1);
         assert_eq!(Some(m.checksum.clone()), crate::checksum_source(&text));
         assert!(m.path.is_absolute() && m.path.ends_with("0001_a.rs"));
+    }
+
+    /// `migration(…)` declaring `TRANSACTIONAL` as `decl` (`"pub const TRANSACTIONAL: bool = true;"`).
+    fn with_transactional(name: &str, decl: &str) -> String {
+        migration(name, &[]).replace(
+            "pub const DEPENDENCIES",
+            &format!("{decl}\npub const DEPENDENCIES"),
+        )
+    }
+
+    #[test]
+    fn plan_carries_transactional_and_whether_it_is_declared() {
+        let plan = plan(&[
+            ("0001_a.rs", migration("0001_a", &[])),
+            (
+                "0002_b.rs",
+                with_transactional("0002_b", "pub const TRANSACTIONAL: bool = true;")
+                    .replace("&[]", "&[\"0001_a\"]"),
+            ),
+            (
+                "0003_c.rs",
+                with_transactional("0003_c", "pub const TRANSACTIONAL: bool = false;")
+                    .replace("&[]", "&[\"0002_b\"]"),
+            ),
+        ]);
+        let flags: Vec<(bool, bool)> = plan
+            .migrations
+            .iter()
+            .map(|m| (m.transactional, m.declares_transactional))
+            .collect();
+        assert_eq!(flags, [(false, false), (true, true), (false, true)]);
+    }
+
+    #[test]
+    fn transactional_must_be_a_pub_bool_literal() {
+        let cases = [
+            (
+                "pub const TRANSACTIONAL: u8 = 1;",
+                "0001_a.rs:5:26: `TRANSACTIONAL` is not a `bool`",
+            ),
+            (
+                "pub const TRANSACTIONAL: bool = 1 == 1;",
+                "0001_a.rs:5:33: `TRANSACTIONAL` is not `true` or `false`",
+            ),
+            (
+                "pub const TRANSACTIONAL: bool = OTHER;",
+                "0001_a.rs:5:33: `TRANSACTIONAL` is not `true` or `false`",
+            ),
+            (
+                "const TRANSACTIONAL: bool = true;",
+                "0001_a.rs:5:1: `TRANSACTIONAL` is not `pub`",
+            ),
+            (
+                "pub(crate) const TRANSACTIONAL: bool = true;",
+                "0001_a.rs:5:1: `TRANSACTIONAL` is not `pub`",
+            ),
+        ];
+        for (decl, expected) in cases {
+            let all = problems(&[("0001_a.rs", with_transactional("0001_a", decl))]);
+            assert_eq!(all.len(), 1, "{decl}: {all:#?}");
+            assert!(
+                all[0].starts_with(expected)
+                    && all[0].contains("| write `pub const TRANSACTIONAL: bool = true;`"),
+                "{decl}: {}",
+                all[0]
+            );
+        }
+    }
+
+    #[test]
+    fn a_transactional_function_hint_names_the_transaction() {
+        let text = with_transactional("0001_a", "pub const TRANSACTIONAL: bool = true;")
+            .replace("pub async fn upgrade", "async fn upgrade");
+        let all = problems(&[("0001_a.rs", text)]);
+        assert_eq!(all.len(), 1, "{all:#?}");
+        assert!(
+            all[0].ends_with("| write `pub async fn upgrade(tx: &mut Transaction) -> Result<()>`"),
+            "{}",
+            all[0]
+        );
     }
 
     #[test]
