@@ -26,7 +26,10 @@ async fn insert_then_fail(tx: &mut Transaction) -> MigrationResult<()> {
 async fn flag_items(tx: &mut Transaction) -> MigrationResult<()> {
     tx.db
         .collection::<Document>("items")
-        .update_many(doc! { "flag": { "$exists": false } }, doc! { "$set": { "flag": "0002" } })
+        .update_many(
+            doc! { "flag": { "$exists": false } },
+            doc! { "$set": { "flag": "0002" } },
+        )
         .session(&mut tx.session)
         .await?;
     Ok(())
@@ -118,7 +121,11 @@ async fn a_failed_transactional_migration_leaves_nothing_and_is_recorded() {
             if name == "0001_insert_then_fail" && error.contains("failed after the insert")),
         "{err}"
     );
-    assert_eq!(ids(&t.db).await, Vec::<String>::new(), "the insert was rolled back");
+    assert_eq!(
+        ids(&t.db).await,
+        Vec::<String>::new(),
+        "the insert was rolled back"
+    );
     let status = Migrator::new(t.db.clone(), &ROLLS_BACK)
         .status()
         .await
@@ -143,14 +150,23 @@ async fn a_transactional_migration_commits_and_round_trips() {
         .insert_many([doc! { "_id": 1 }, doc! { "_id": 2, "flag": "theirs" }])
         .await
         .expect("seed");
-    RoundTrip::new(&t.db, &FLAGS).run().await.expect("round trip");
+    RoundTrip::new(&t.db, &FLAGS)
+        .run()
+        .await
+        .expect("round trip");
     let items = t.db.collection::<Document>("items");
     assert_eq!(
-        items.count_documents(doc! { "flag": "0002" }).await.expect("count"),
+        items
+            .count_documents(doc! { "flag": "0002" })
+            .await
+            .expect("count"),
         1
     );
     assert_eq!(
-        items.count_documents(doc! { "flag": "theirs" }).await.expect("count"),
+        items
+            .count_documents(doc! { "flag": "theirs" })
+            .await
+            .expect("count"),
         1
     );
 }
