@@ -16,6 +16,7 @@ fn the_compiled_registry_equals_the_plan_resolved_from_disk() {
                 deps,
                 m.description.to_owned(),
                 m.checksum.to_owned(),
+                m.transactional,
             )
         })
         .collect();
@@ -28,6 +29,7 @@ fn the_compiled_registry_equals_the_plan_resolved_from_disk() {
                 m.dependencies.clone(),
                 m.description.clone(),
                 m.checksum.clone(),
+                m.transactional,
             )
         })
         .collect();

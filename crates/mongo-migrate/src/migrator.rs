@@ -224,6 +224,11 @@ impl Migrator {
     }
 
     /// Applies pending migrations as `options` say.
+    ///
+    /// If a migration about to run is transactional, the server is asked first whether it runs
+    /// transactions ([`transaction::support`]); if not, the run fails with
+    /// [`ConfigError::TransactionsUnsupported`] before any migration runs. Dry runs and fake
+    /// runs run nothing and skip the check.
     pub async fn up_with(&self, options: &UpOptions) -> Result<Report, Error> {
         let to = match &options.to {
             Some(name) => Some(plan::position(self.migrations, name)?),
@@ -284,6 +289,8 @@ impl Migrator {
     }
 
     /// Rolls back as `options` say.
+    ///
+    /// Transactional downgrades get the same pre-flight as [`up_with`](Self::up_with).
     pub async fn down_with(&self, options: &DownOptions) -> Result<Report, Error> {
         if let DownTarget::To(name) = &options.target {
             plan::position(self.migrations, name)?;
