@@ -172,6 +172,28 @@ fn rustc_type_errors_point_at_the_migration_file() {
     assert!(!stderr.contains("panicked"), "{stderr}");
 }
 
+/// A transactional migration whose function still takes `&Database`: rustc's type error (in the
+/// generated shim) names both types, and its note points at the migration's function.
+#[test]
+fn a_transactional_migration_taking_the_database_is_a_type_error() {
+    let build = build("transactional_signature");
+    let stderr = &build.stderr;
+    assert!(!build.success, "{stderr}");
+    assert!(
+        stderr.contains("error[E0308]: mismatched types"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("expected `&Database`, found `&mut Transaction`"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("/migrations/0001_create_users.rs:8:14"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("panicked"), "{stderr}");
+}
+
 /// `migrate new` and `migrate new --merge` write files that compile, and the merge repairs a
 /// two-heads build.
 #[test]
