@@ -9,7 +9,8 @@
 pub const SUCCESS: u8 = 0;
 /// A migration's upgrade or downgrade returned an error or panicked; the failure is recorded.
 pub const MIGRATION_FAILED: u8 = 1;
-/// Bad command line or configuration: unknown option, no database named, unknown migration name.
+/// Bad command line or configuration: unknown option, no database named, unknown migration name,
+/// or transactional migrations to run on a server that cannot run transactions.
 pub const USAGE: u8 = 2;
 /// The database server could not be reached within `--server-timeout`.
 pub const DATABASE_UNREACHABLE: u8 = 3;
@@ -25,7 +26,8 @@ pub const UNKNOWN: u8 = 7;
 pub const PENDING: u8 = 8;
 /// Refused: `down` would roll back a migration that another applied (or failed) one depends on.
 pub const HAS_DEPENDENTS: u8 = 9;
-/// A database command failed while reading or writing the state or the lock.
+/// A database command failed while reading or writing the state or the lock (or the `hello`
+/// of the transaction pre-flight).
 pub const DATABASE_ERROR: u8 = 10;
 /// Interrupted by Ctrl-C (SIGINT); the lock was released, the running migration is marked interrupted.
 pub const INTERRUPTED: u8 = 130;
@@ -35,7 +37,7 @@ pub const HELP_TABLE: &str = "\
 Exit codes:
     0  success (or nothing to do)
     1  a migration failed; the failure is recorded
-    2  usage or configuration error (also: authentication failed)
+    2  usage or configuration error (also: authentication failed; transactions unsupported)
     3  database unreachable within --server-timeout
     4  lock not acquired within --lock-timeout, or lease lost
     5  refused: a failed or interrupted migration is recorded (fix, rebuild, `up --retry`; or `down`)
