@@ -29,7 +29,7 @@ pub struct Cli {
 pub struct GlobalArgs {
     /// MongoDB connection string. Also read from a `.env` file in the working directory (the
     /// environment wins). Its password never appears in any output.
-    #[arg(long, env = "MONGO_URI", global = true, hide_env_values = true)]
+    #[arg(short, long, env = "MONGO_URI", global = true, hide_env_values = true)]
     pub uri: Option<String>,
 
     /// Database to migrate [default: the database in the URI path].
@@ -39,6 +39,7 @@ pub struct GlobalArgs {
     /// State collection, shared with pymongo-migrate. Our details and the lock live in
     /// `<COLLECTION>_details` and `<COLLECTION>_lock`.
     #[arg(
+        short,
         long,
         env = "MONGO_MIGRATE_COLLECTION",
         default_value = crate::DEFAULT_COLLECTION,
@@ -60,7 +61,7 @@ pub struct GlobalArgs {
     pub server_timeout: Duration,
 
     /// The migrations directory `new` writes to [default: the app's `migrations/`].
-    #[arg(long, env = "MONGO_MIGRATE_DIR", global = true)]
+    #[arg(short = 'd', long, env = "MONGO_MIGRATE_DIR", global = true)]
     pub migrations_dir: Option<PathBuf>,
 }
 
@@ -191,20 +192,15 @@ pub enum Format {
 /// Parses `500ms`, `90s`, `2m`, `1h` or a bare number of seconds.
 pub fn parse_duration(s: &str) -> Result<Duration, String> {
     let s = s.trim();
-    let split = s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len());
-    let (number, unit) = s.split_at(split);
-    let n: u64 = number
-        .parse()
-        .map_err(|_| format!("`{s}` is not a duration like 90s, 2m or 500ms"))?;
-    match unit.trim() {
-        "ms" => Ok(Duration::from_millis(n)),
-        "" | "s" => Ok(Duration::from_secs(n)),
-        "m" => Ok(Duration::from_secs(n * 60)),
-        "h" => Ok(Duration::from_secs(n * 3600)),
-        other => Err(format!(
-            "unknown unit `{other}` in `{s}`: use ms, s, m or h"
-        )),
+    // A bare number is seconds, as in `--lock-timeout 90`.
+    if !s.is_empty() && s.chars().all(|c| c.is_ascii_digit()) {
+        return s
+            .parse()
+            .map(Duration::from_secs)
+            .map_err(|e| format!("`{s}`: {e}"));
     }
+    humantime::parse_duration(s)
+        .map_err(|e| format!("`{s}` is not a duration like 90s, 2m, 1m30s or 500ms: {e}"))
 }
 
 #[cfg(test)]
@@ -223,6 +219,8 @@ mod tests {
         assert_eq!(parse_duration("90"), Ok(Duration::from_secs(90)));
         assert_eq!(parse_duration("2m"), Ok(Duration::from_secs(120)));
         assert!(parse_duration("soon").is_err());
-        assert!(parse_duration("5d").is_err());
+        assert_eq!(parse_duration("1m 30s"), Ok(Duration::from_secs(90)));
+        assert!(parse_duration("5 parsecs").is_err());
+        assert!(parse_duration("").is_err());
     }
 }
