@@ -133,8 +133,83 @@ async fn an_edited_migration_is_drift_but_reformatting_is_not() {
         "{}",
         stderr(&refused)
     );
+    assert!(
+        stderr(&refused).contains("migrate accept-changes"),
+        "{}",
+        stderr(&refused)
+    );
     let check = run(migrate(&app, &t.uri).arg("check"));
     assert_eq!(code(&check), i32::from(exit_code::CHANGED));
+
+    // Accepting names only changed migrations; then the edit is the recorded state.
+    let not_changed = run(migrate(&app, &t.uri).args(["accept-changes", "0001_first"]));
+    assert_eq!(
+        code(&not_changed),
+        i32::from(exit_code::USAGE),
+        "{}",
+        stderr(&not_changed)
+    );
+    assert!(
+        stderr(&not_changed).contains("0001_first has not changed"),
+        "{}",
+        stderr(&not_changed)
+    );
+    let details =
+        t.db.collection::<mongo_migrate::bson::Document>("pymongo_migrate_details");
+    let before = details
+        .find_one(mongo_migrate::bson::doc! { "_id": "0002_slow" })
+        .await
+        .expect("read")
+        .expect("details");
+    let accepted = run(migrate(&app, &t.uri).args(["accept-changes", "0002_slow"]));
+    assert_eq!(code(&accepted), 0, "{}", stderr(&accepted));
+    assert!(
+        stdout(&accepted).contains("Accepted 0002_slow"),
+        "{}",
+        stdout(&accepted)
+    );
+    let after = details
+        .find_one(mongo_migrate::bson::doc! { "_id": "0002_slow" })
+        .await
+        .expect("read")
+        .expect("details");
+    let change = after
+        .get_document("accepted_checksum_change")
+        .expect("the accepted change");
+    assert_eq!(
+        change.get_str("previous").ok(),
+        before.get_str("checksum").ok()
+    );
+    assert_ne!(
+        after.get_str("checksum").ok(),
+        before.get_str("checksum").ok()
+    );
+    let status = stdout(&run(migrate(&app, &t.uri).arg("status")));
+    assert!(!status.contains("changed since applied"), "{status}");
+    let check = run(migrate(&app, &t.uri).arg("check"));
+    assert_eq!(
+        code(&check),
+        i32::from(exit_code::PENDING),
+        "{}",
+        stdout(&check)
+    );
+    // Nothing left to accept.
+    let again = run(migrate(&app, &t.uri).arg("accept-changes"));
+    assert_eq!(code(&again), 0);
+    assert!(
+        stdout(&again).contains("nothing to accept"),
+        "{}",
+        stdout(&again)
+    );
+
+    // --allow-changed also lets one run through without accepting: edit again to see it.
+    let slow = std::fs::read_to_string(app.dir.join("migrations/0002_slow.rs")).expect("read");
+    app.write(
+        "migrations/0002_slow.rs",
+        slow.replace("\"up-again\"", "\"up-thrice\""),
+    );
+    let app = app.rebuild();
+    assert!(app.success, "{}", app.stderr);
     let allowed = run(migrate(&app, &t.uri).args(["up", "--allow-changed"]));
     assert_eq!(code(&allowed), 0, "{}", stderr(&allowed));
     assert!(

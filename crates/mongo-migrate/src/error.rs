@@ -93,6 +93,12 @@ pub enum ConfigError {
         /// The closest known name, if any is close.
         suggestion: Option<String>,
     },
+    /// `accept-changes NAME` for a migration that has not changed since it was applied.
+    #[error("{name} has not changed since it was applied (or is not applied): nothing to accept")]
+    NotChanged {
+        /// The name given.
+        name: String,
+    },
     /// Migrations about to run are transactional, and the server cannot run transactions.
     #[error(
         "{} transactional ({}), but {reason}.\nNothing was run. Run them against a replica set or a mongos, or drop `TRANSACTIONAL` from them.",
@@ -189,7 +195,7 @@ pub enum Refusal {
     },
     /// Applied migrations whose checksum differs from the binary's.
     #[error(
-        "{} changed since applied: {}\nAn applied migration is not re-run. Restore its code, or pass --allow-changed if the change is harmless.",
+        "{} changed since applied: {}\nAn applied migration is not re-run. Restore its code; or, if the edit is harmless, accept it once with `migrate accept-changes` (or pass --allow-changed for this run).",
         plural(.changed.len(), "migration", "migrations"),
         .changed.join(", ")
     )]

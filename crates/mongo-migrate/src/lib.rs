@@ -32,8 +32,8 @@ pub use connect::{connect, Connection};
 pub use error::{ConfigError, ConnectionError, Error, LockError, Refusal, StateError};
 pub use migration::{BoxFuture, Migration, MigrationError, MigrationFn, MigrationResult};
 pub use migrator::{
-    DownOptions, Migrator, Report, Step, UpOptions, DEFAULT_COLLECTION, DEFAULT_LEASE_TTL,
-    DEFAULT_LOCK_TIMEOUT,
+    AcceptedChange, DownOptions, Migrator, Report, Step, UpOptions, DEFAULT_COLLECTION,
+    DEFAULT_LEASE_TTL, DEFAULT_LOCK_TIMEOUT,
 };
 pub use observer::{Event, Observer, Silent};
 pub use plan::DownTarget;

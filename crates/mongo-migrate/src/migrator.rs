@@ -81,6 +81,17 @@ pub struct Report {
     pub interrupted: Vec<String>,
 }
 
+/// A changed migration whose new checksum [`Migrator::accept_changes`] recorded.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct AcceptedChange {
+    /// The migration.
+    pub name: &'static str,
+    /// The checksum recorded before.
+    pub previous: Option<String>,
+    /// The checksum recorded now (the binary's).
+    pub checksum: &'static str,
+}
+
 /// Applies a checked plan to a database, under the lease lock.
 ///
 /// # Examples
@@ -316,6 +327,53 @@ impl Migrator {
             self.run_steps(&lock, Direction::Down, &steps, options.fake, &mut report)
                 .await?;
             Ok(report)
+        })
+        .await
+    }
+
+    /// Accepts edits to applied migrations: records the binary's checksum for those marked
+    /// "changed since applied" (all of them, or only `names`), so `up` and `check` stop refusing.
+    ///
+    /// Use it after reviewing that an edit does not need re-running (a log message, a
+    /// refactor). It runs no migration. The previous checksum is kept in the details document.
+    ///
+    /// # Errors
+    /// A name that is not in the plan, or not changed, is a usage error; lock and database
+    /// errors as for [`up`](Self::up).
+    pub async fn accept_changes(&self, names: &[String]) -> Result<Vec<AcceptedChange>, Error> {
+        for name in names {
+            plan::position(self.migrations, name)?;
+        }
+        self.with_lock(|lock| async move {
+            let (status, _interrupted) = self.load_locked(&lock).await?;
+            let changed: Vec<&crate::status::MigrationStatus> = status.changed().collect();
+            for name in names {
+                if !changed.iter().any(|m| m.name == name.as_str()) {
+                    return Err(ConfigError::NotChanged { name: name.clone() }.into());
+                }
+            }
+            let store = self.store();
+            let mut accepted = Vec::new();
+            for m in changed {
+                if !names.is_empty() && !names.iter().any(|n| n.as_str() == m.name) {
+                    continue;
+                }
+                lock.ensure_owned().await?;
+                store
+                    .accept_checksum(
+                        m.name,
+                        m.recorded_checksum.as_deref(),
+                        m.checksum,
+                        lock.runner(),
+                    )
+                    .await?;
+                accepted.push(AcceptedChange {
+                    name: m.name,
+                    previous: m.recorded_checksum.clone(),
+                    checksum: m.checksum,
+                });
+            }
+            Ok(accepted)
         })
         .await
     }

@@ -200,6 +200,34 @@ impl StateStore {
         Ok(())
     }
 
+    /// Records `checksum` as `name`'s applied checksum: the user reviewed an edit to an applied
+    /// migration and accepts it. The previous checksum is kept beside it.
+    pub async fn accept_checksum(
+        &self,
+        name: &str,
+        previous: Option<&str>,
+        checksum: &str,
+        runner: &Runner,
+    ) -> Result<(), StateError> {
+        self.details
+            .update_one(
+                doc! { "_id": name },
+                doc! { "$set": {
+                    "checksum": checksum,
+                    "accepted_checksum_change": {
+                        "previous": previous,
+                        "at": bson::DateTime::now(),
+                        "by": runner.to_document(),
+                        "tool": TOOL,
+                    },
+                }},
+            )
+            .upsert(true)
+            .await
+            .map_err(|e| self.details_err(e))?;
+        Ok(())
+    }
+
     /// Records `name` as applied now.
     pub async fn record_applied(
         &self,

@@ -92,12 +92,28 @@ pub enum Command {
     Graph,
     /// Write the next-numbered migration file, depending on the current head.
     New(NewArgs),
+    /// Accept edits to applied migrations: record the binary's checksum for those "changed since
+    /// applied", so `up` and `check` stop refusing. Runs no migration.
+    ///
+    /// Review the edit first: accept it only when the migration need not run again (a log
+    /// message, a refactor). With no NAME, every changed migration is accepted. The previous
+    /// checksum is kept in the details document.
+    #[command(after_help = HELP_TABLE)]
+    AcceptChanges(AcceptArgs),
     /// Exit 0 only when nothing is pending, failed, changed or unknown: a deploy gate.
     ///
     /// Otherwise exits with the code of the worst finding: 5 failed, 6 changed, 7 unknown,
     /// 8 pending.
     #[command(after_help = HELP_TABLE)]
     Check(FormatArgs),
+}
+
+/// Options of `accept-changes`.
+#[derive(Debug, Clone, Args)]
+pub struct AcceptArgs {
+    /// The changed migrations to accept [default: all of them].
+    #[arg(value_name = "NAME")]
+    pub names: Vec<String>,
 }
 
 /// Options of `up`.

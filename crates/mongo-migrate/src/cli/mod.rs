@@ -19,6 +19,7 @@ macro_rules! outln {
     };
 }
 
+mod accept;
 pub mod args;
 mod check;
 mod down;
@@ -195,6 +196,7 @@ async fn dispatch(command: &Command, ctx: &Ctx<'_>) -> Result<u8, CliError> {
         Command::Graph => graph::run(ctx).await,
         Command::New(a) => new::run(a, ctx),
         Command::Check(a) => check::run(a, ctx).await,
+        Command::AcceptChanges(a) => accept::run(a, ctx).await,
     }
 }
 
