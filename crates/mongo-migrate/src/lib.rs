@@ -9,6 +9,7 @@
 #![warn(missing_docs)]
 #![cfg_attr(not(test), warn(clippy::unwrap_used))]
 
+pub mod batch;
 #[cfg(feature = "cli")]
 pub mod cli;
 mod connect;
@@ -21,6 +22,7 @@ mod migrator;
 mod observer;
 mod plan;
 pub mod prelude;
+pub mod progress;
 mod redact;
 pub mod state;
 mod status;

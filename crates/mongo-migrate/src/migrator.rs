@@ -531,7 +531,8 @@ impl Migrator {
                     Direction::Up => m.upgrade,
                     Direction::Down => m.downgrade,
                 };
-                match AssertUnwindSafe(f(&self.db)).catch_unwind().await {
+                let body = crate::progress::scope(m.name, Arc::clone(&self.observer), f(&self.db));
+                match AssertUnwindSafe(body).catch_unwind().await {
                     Ok(r) => r.map_err(|e| format!("{e:#}")),
                     Err(panic) => Err(format!("panicked: {}", panic_message(&*panic))),
                 }

@@ -38,6 +38,15 @@ pub enum Event<'a> {
         /// Only recorded, not run.
         fake: bool,
     },
+    /// A running migration reported progress ([`progress::report`](crate::progress::report)).
+    Progress {
+        /// The migration.
+        name: &'a str,
+        /// Units done.
+        done: u64,
+        /// Units in all, when known.
+        total: Option<u64>,
+    },
     /// A migration finished successfully and is recorded.
     Finish {
         /// The migration.

@@ -15,6 +15,9 @@ pub(crate) struct Progress {
     style: Style,
     terminal: bool,
     spinner: Mutex<Option<ProgressBar>>,
+    /// What the spinner says about the running migration, and the last tenth of its progress
+    /// printed (plain output prints a line per tenth, not per report).
+    current: Mutex<(String, Option<u64>)>,
 }
 
 impl Progress {
@@ -23,6 +26,7 @@ impl Progress {
             style,
             terminal,
             spinner: Mutex::new(None),
+            current: Mutex::new((String::new(), None)),
         }
     }
 
@@ -71,6 +75,9 @@ impl Observer for Progress {
                     (Direction::Up, true) => "faking apply of",
                     (Direction::Down, true) => "faking revert of",
                 };
+                if let Ok(mut c) = self.current.lock() {
+                    *c = (format!("{verb} {name}"), None);
+                }
                 if self.terminal {
                     let mut bar = ProgressBar::with_draw_target(
                         Some(total as u64),
@@ -89,6 +96,28 @@ impl Observer for Progress {
                     }
                 } else {
                     outln!("[{index}/{total}] {verb} {name} …");
+                }
+            }
+            Event::Progress { name, done, total } => {
+                let Ok(mut current) = self.current.lock() else {
+                    return;
+                };
+                let amount = match total {
+                    Some(t) if t > 0 => format!("{done}/{t}, {}%", done * 100 / t),
+                    _ => format!("{done} done"),
+                };
+                if self.terminal {
+                    if let Ok(s) = self.spinner.lock() {
+                        if let Some(bar) = s.as_ref() {
+                            bar.set_message(format!("{} ({amount})", current.0));
+                        }
+                    }
+                } else if let Some(t) = total.filter(|t| *t > 0) {
+                    let tenth = done * 10 / t;
+                    if current.1 != Some(tenth) {
+                        current.1 = Some(tenth);
+                        outln!("    {name}: {amount}");
+                    }
                 }
             }
             Event::Finish {
