@@ -9,6 +9,8 @@ mod server;
 mod snapshot;
 
 pub use fixture::{FixtureBuild, FixtureCrate};
-pub use roundtrip::{Broken, RoundTrip, RoundTripFailure, DEFAULT_EXCLUDED};
+pub use roundtrip::{
+    round_trip_test, Broken, Prepare, RoundTrip, RoundTripFailure, DEFAULT_EXCLUDED,
+};
 pub use server::{test_database, test_server_uri, TestDatabase, TEST_URI_VAR};
 pub use snapshot::{id_key, CollectionSnapshot, DbSnapshot, Difference};

@@ -200,3 +200,97 @@ fn panic_message(panic: &(dyn std::any::Any + Send)) -> String {
         "<non-string panic payload>".to_owned()
     }
 }
+
+/// A step that prepares the test database (or the process) before a round trip.
+pub type Prepare = for<'a> fn(&'a Database) -> crate::BoxFuture<'a, ()>;
+
+/// Runs the round trip over `migrations` on a fresh test database, after `prepare` (each in
+/// order: configuration such as environment variables, then seed data), in a runtime of its
+/// own; panics with the [`RoundTripFailure`] when a property breaks.
+/// [`round_trip_tests!`](crate::round_trip_tests) generates the `#[test]`s that call it.
+///
+/// # Panics
+/// When a migration breaks a round-trip property, or the test database is unreachable.
+pub fn round_trip_test(label: &str, migrations: &'static [Migration], prepare: &[Prepare]) {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .expect("a tokio runtime for the round-trip test");
+    runtime.block_on(async {
+        let test = super::test_database(label).await;
+        for step in prepare {
+            step(&test.db).await;
+        }
+        if let Err(failure) = RoundTrip::new(&test.db, migrations).run().await {
+            panic!("{failure}");
+        }
+    });
+}
+
+/// Generates the round-trip tests of a plan: every migration goes up → up → down → up on an
+/// empty database and, with `seed = path`, on a database `path` seeded first. `setup = path`
+/// runs before both (configuration the migrations read, such as environment variables). Each
+/// path is an `async fn(&Database) -> T`. A new migration is covered as soon as it builds.
+///
+/// # Examples
+/// ```no_run
+/// # mod my_app { pub static MIGRATIONS: &[mongo_migrate::Migration] = &[]; }
+/// # mod fixtures {
+/// #     pub async fn config(_: &mongo_migrate::mongodb::Database) {}
+/// #     pub async fn seed(_: &mongo_migrate::mongodb::Database) {}
+/// # }
+/// // tests/roundtrip.rs
+/// mongo_migrate::round_trip_tests!(my_app::MIGRATIONS, setup = fixtures::config, seed = fixtures::seed);
+/// ```
+#[macro_export]
+macro_rules! round_trip_tests {
+    ($migrations:expr) => {
+        #[test]
+        fn every_migration_round_trips_on_an_empty_database() {
+            $crate::testing::round_trip_test("roundtrip_empty", $migrations, &[]);
+        }
+    };
+    ($migrations:expr, setup = $setup:path) => {
+        #[test]
+        fn every_migration_round_trips_on_an_empty_database() {
+            $crate::__round_trip_prepare!(__round_trip_setup, $setup);
+            $crate::testing::round_trip_test("roundtrip_empty", $migrations, &[__round_trip_setup]);
+        }
+    };
+    ($migrations:expr, seed = $seed:path) => {
+        $crate::round_trip_tests!($migrations);
+
+        #[test]
+        fn every_migration_round_trips_on_seeded_data() {
+            $crate::__round_trip_prepare!(__round_trip_seed, $seed);
+            $crate::testing::round_trip_test("roundtrip_seeded", $migrations, &[__round_trip_seed]);
+        }
+    };
+    ($migrations:expr, setup = $setup:path, seed = $seed:path) => {
+        $crate::round_trip_tests!($migrations, setup = $setup);
+
+        #[test]
+        fn every_migration_round_trips_on_seeded_data() {
+            $crate::__round_trip_prepare!(__round_trip_setup, $setup);
+            $crate::__round_trip_prepare!(__round_trip_seed, $seed);
+            $crate::testing::round_trip_test(
+                "roundtrip_seeded",
+                $migrations,
+                &[__round_trip_setup, __round_trip_seed],
+            );
+        }
+    };
+}
+
+/// Wraps `async fn(&Database) -> T` as a [`Prepare`](crate::testing::Prepare) named `$name`.
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __round_trip_prepare {
+    ($name:ident, $path:path) => {
+        fn $name(db: &$crate::mongodb::Database) -> $crate::BoxFuture<'_, ()> {
+            ::std::boxed::Box::pin(async move {
+                let _ = $path(db).await;
+            })
+        }
+    };
+}
