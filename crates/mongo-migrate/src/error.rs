@@ -213,6 +213,15 @@ pub enum Refusal {
         /// The unknown names.
         unknown: Vec<String>,
     },
+    /// Applied migrations whose dependencies are not applied.
+    #[error(
+        "the recorded history is out of order: {}\nApplying the missing dependencies now would run them after migrations that need them. Check what happened (state written by another tool or by hand?); pass --allow-out-of-order to apply them anyway.",
+        .applied_before.join("; ")
+    )]
+    OutOfOrder {
+        /// One entry per applied migration: `NAME (applied, but not its dependency DEP, …)`.
+        applied_before: Vec<String>,
+    },
     /// `down` would roll back a migration that others still depend on.
     #[error(
         "cannot roll back {name}: {} on it: {}{}",
@@ -237,6 +246,7 @@ impl Refusal {
             Refusal::FailedRecord { .. } => exit_code::FAILED_RECORD,
             Refusal::Changed { .. } => exit_code::CHANGED,
             Refusal::Unknown { .. } => exit_code::UNKNOWN,
+            Refusal::OutOfOrder { .. } => exit_code::OUT_OF_ORDER,
             Refusal::HasDependents { .. } => exit_code::HAS_DEPENDENTS,
         }
     }

@@ -29,6 +29,9 @@ pub const HAS_DEPENDENTS: u8 = 9;
 /// A database command failed while reading or writing the state or the lock (or the `hello`
 /// of the transaction pre-flight).
 pub const DATABASE_ERROR: u8 = 10;
+/// Refused, or `check` failed: an applied migration's dependency is not applied (the history is
+/// out of order); see `up --allow-out-of-order`.
+pub const OUT_OF_ORDER: u8 = 11;
 /// Interrupted by Ctrl-C (SIGINT); the lock was released, the running migration is marked interrupted.
 pub const INTERRUPTED: u8 = 130;
 
@@ -46,5 +49,6 @@ Exit codes:
     8  check: migrations are pending
     9  refused: down would leave an applied or failed dependent without its dependency
    10  database error while reading or writing state or lock
+   11  refused / check: an applied migration's dependency is not applied (--allow-out-of-order)
   130  interrupted (Ctrl-C); lock released
 ";

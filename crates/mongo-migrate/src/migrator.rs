@@ -40,6 +40,8 @@ pub struct UpOptions {
     pub allow_changed: bool,
     /// Go on although the database records migrations this binary lacks.
     pub allow_unknown: bool,
+    /// Go on although applied migrations have unapplied dependencies (apply those late).
+    pub allow_out_of_order: bool,
 }
 
 /// Options of [`Migrator::down_with`].
@@ -248,6 +250,21 @@ impl Migrator {
         let refuse = |status: &Status| -> Result<(), Error> {
             if !options.allow_unknown {
                 refuse_unknown(status)?;
+            }
+            if !options.allow_out_of_order {
+                let applied_before: Vec<String> = status
+                    .out_of_order()
+                    .map(|m| {
+                        format!(
+                            "{} (applied, but not its dependency {})",
+                            m.name,
+                            m.unapplied_dependencies.join(", ")
+                        )
+                    })
+                    .collect();
+                if !applied_before.is_empty() {
+                    return Err(Refusal::OutOfOrder { applied_before }.into());
+                }
             }
             if !options.allow_changed {
                 let changed: Vec<String> = status.changed().map(|m| m.name.to_owned()).collect();

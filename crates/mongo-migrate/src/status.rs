@@ -115,6 +115,9 @@ pub struct MigrationStatus {
     pub checksum_state: ChecksumState,
     /// The failure record, when [`State::Failed`].
     pub failure: Option<Failure>,
+    /// For an applied migration, its dependencies that are not applied: the history is out of
+    /// order (state written by another tool, or edited by hand). Empty otherwise.
+    pub unapplied_dependencies: Vec<&'static str>,
 }
 
 /// A migration recorded in the database but absent from the binary.
@@ -188,7 +191,21 @@ impl Status {
                 recorded_checksum: recorded,
                 checksum_state,
                 failure,
+                unapplied_dependencies: Vec::new(),
             });
+        }
+        let applied: std::collections::HashSet<&str> = list
+            .iter()
+            .filter(|m| m.state == State::Applied)
+            .map(|m| m.name)
+            .collect();
+        for m in list.iter_mut().filter(|m| m.state == State::Applied) {
+            m.unapplied_dependencies = m
+                .dependencies
+                .iter()
+                .copied()
+                .filter(|d| !applied.contains(d))
+                .collect();
         }
         let mut unknown: Vec<UnknownMigration> = records
             .iter()
@@ -220,6 +237,14 @@ impl Status {
         self.migrations
             .iter()
             .filter(|m| m.checksum_state == ChecksumState::Changed)
+    }
+
+    /// The applied migrations applied before one of their dependencies (see
+    /// [`MigrationStatus::unapplied_dependencies`]).
+    pub fn out_of_order(&self) -> impl Iterator<Item = &MigrationStatus> {
+        self.migrations
+            .iter()
+            .filter(|m| !m.unapplied_dependencies.is_empty())
     }
 
     /// Whether nothing is pending, failed, running, changed or unknown.

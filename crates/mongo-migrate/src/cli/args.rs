@@ -138,6 +138,10 @@ pub struct UpArgs {
     /// Go on although the database records migrations this binary does not contain.
     #[arg(long)]
     pub allow_unknown: bool,
+    /// Go on although applied migrations have dependencies that are not applied (the history
+    /// is out of order): apply those dependencies late.
+    #[arg(long)]
+    pub allow_out_of_order: bool,
 }
 
 /// Options of `down`.

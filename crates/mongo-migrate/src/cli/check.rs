@@ -18,6 +18,7 @@ struct CheckDocument<'a> {
     failed: Vec<&'a str>,
     changed: Vec<&'a str>,
     unknown: Vec<&'a str>,
+    out_of_order: Vec<&'a str>,
     pending: Vec<&'a str>,
 }
 
@@ -40,6 +41,7 @@ pub(crate) async fn run(args: &FormatArgs, ctx: &Ctx<'_>) -> Result<u8, CliError
                     ("failed", &doc.failed),
                     ("changed since applied", &doc.changed),
                     ("unknown to this binary", &doc.unknown),
+                    ("applied before a dependency", &doc.out_of_order),
                     ("pending", &doc.pending),
                 ] {
                     if !names.is_empty() {
@@ -61,6 +63,7 @@ fn findings(status: &Status) -> CheckDocument<'_> {
         .collect();
     let changed: Vec<&str> = status.changed().map(|m| m.name).collect();
     let unknown: Vec<&str> = status.unknown.iter().map(|u| u.name.as_str()).collect();
+    let out_of_order: Vec<&str> = status.out_of_order().map(|m| m.name).collect();
     // A migration another runner is applying right now is not done: pending, not failed.
     let pending: Vec<&str> = status
         .migrations
@@ -75,6 +78,8 @@ fn findings(status: &Status) -> CheckDocument<'_> {
         exit_code::CHANGED
     } else if !unknown.is_empty() {
         exit_code::UNKNOWN
+    } else if !out_of_order.is_empty() {
+        exit_code::OUT_OF_ORDER
     } else if !pending.is_empty() {
         exit_code::PENDING
     } else {
@@ -88,6 +93,7 @@ fn findings(status: &Status) -> CheckDocument<'_> {
         failed,
         changed,
         unknown,
+        out_of_order,
         pending,
     }
 }

@@ -28,6 +28,7 @@ pub(crate) struct Summary {
     pub running: usize,
     pub changed: usize,
     pub unknown: usize,
+    pub out_of_order: usize,
 }
 
 impl Summary {
@@ -39,6 +40,7 @@ impl Summary {
             running: status.in_state(State::Running).count(),
             changed: status.changed().count(),
             unknown: status.unknown.len(),
+            out_of_order: status.out_of_order().count(),
         }
     }
 }
@@ -95,6 +97,15 @@ pub(crate) fn render(status: &Status, verbose: bool, st: Style) -> String {
         }
         if m.fake {
             marks.push_str(&format!("  {}", st.dim("(fake)")));
+        }
+        if !m.unapplied_dependencies.is_empty() {
+            marks.push_str(&format!(
+                "  {}",
+                st.warn(format!(
+                    "(applied before its dependency {})",
+                    m.unapplied_dependencies.join(", ")
+                ))
+            ));
         }
         out.push_str(&format!(
             "  {} {:<width$} {date}{duration}{marks}\n",
@@ -230,6 +241,7 @@ mod tests {
                 ChecksumState::NotApplied
             },
             failure: None,
+            unapplied_dependencies: Vec::new(),
         }
     }
 
@@ -291,6 +303,26 @@ Pending migrations:
 
 Unknown migrations (in the database, not in this binary):
   ? 0009_gone applied 2026-11-27 00:00:00 UTC
+"
+        );
+    }
+
+    #[test]
+    fn marks_a_migration_applied_before_its_dependency() {
+        let mut early = entry(2, "0002_b", State::Applied, Some(4));
+        early.unapplied_dependencies = vec!["0001_a"];
+        let status = Status {
+            migrations: vec![entry(1, "0001_a", State::Pending, None), early],
+            unknown: vec![],
+            lock: None,
+        };
+        assert_eq!(
+            render(&status, false, Style::new(false)),
+            "Applied migrations:
+  ✓ 0002_b 2026-11-26 04:05:06 UTC    4 ms  (applied before its dependency 0001_a)
+
+Pending migrations:
+  0001_a
 "
         );
     }

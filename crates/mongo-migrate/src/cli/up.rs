@@ -15,6 +15,7 @@ pub(crate) async fn run(args: &UpArgs, ctx: &Ctx<'_>) -> Result<u8, CliError> {
         retry: args.retry,
         allow_changed: args.allow_changed,
         allow_unknown: args.allow_unknown,
+        allow_out_of_order: args.allow_out_of_order,
     };
     let started = Instant::now();
     match migrator.up_with(&options).await {
