@@ -99,8 +99,11 @@ pub(crate) fn parse(file: FileId, stem: &str, text: &str) -> Parsed {
     check_name(file, stem, name, &mut parsed);
     check_dependencies(file, stem, dependencies, &mut parsed);
     check_transactional(file, transactional, &mut parsed);
-    check_function(file, "upgrade", upgrade, &mut parsed);
-    check_function(file, "downgrade", downgrade, &mut parsed);
+    // A malformed `TRANSACTIONAL` is reported once; the parameters are not judged against a
+    // kind we do not know.
+    let kind_known = transactional.is_none() || parsed.transactional.is_some();
+    check_function(file, "upgrade", upgrade, kind_known, &mut parsed);
+    check_function(file, "downgrade", downgrade, kind_known, &mut parsed);
     parsed
 }
 
@@ -300,7 +303,13 @@ fn bool_literal(expr: &Expr) -> Option<bool> {
     }
 }
 
-fn check_function(file: FileId, which: &str, item: Option<&ItemFn>, parsed: &mut Parsed) {
+fn check_function(
+    file: FileId,
+    which: &str,
+    item: Option<&ItemFn>,
+    kind_known: bool,
+    parsed: &mut Parsed,
+) {
     let expected = if parsed.transactional == Some(true) {
         format!("pub async fn {which}(tx: &mut Transaction) -> Result<()>")
     } else {
@@ -333,6 +342,9 @@ fn check_function(file: FileId, which: &str, item: Option<&ItemFn>, parsed: &mut
         ));
     }
     if wrong.is_empty() {
+        if kind_known {
+            check_parameter(file, which, item, &expected, parsed);
+        }
         return;
     }
     let start = range(item.vis.span())
@@ -350,5 +362,44 @@ fn check_function(file: FileId, which: &str, item: Option<&ItemFn>, parsed: &mut
         ))
         .at(file, start..end, format!("this is {}", wrong.join(", ")))
         .help(format!("write `{expected}`")),
+    );
+}
+
+/// The one parameter's reference matches the migration's kind: `&mut` (the transaction) for a
+/// transactional migration, `&` (the database) otherwise. Only the reference is checked, so a
+/// type alias or a qualified path is fine; rustc checks the type itself.
+fn check_parameter(file: FileId, which: &str, item: &ItemFn, expected: &str, parsed: &mut Parsed) {
+    let Some(syn::FnArg::Typed(arg)) = item.sig.inputs.first() else {
+        return;
+    };
+    let transactional = parsed.transactional == Some(true);
+    let (problem, label) = match &*arg.ty {
+        syn::Type::Reference(r) if r.mutability.is_some() == transactional => return,
+        syn::Type::Reference(_) if transactional => (
+            format!("`{which}` of a transactional migration must take the transaction"),
+            "this takes a shared reference; `TRANSACTIONAL = true` passes `&mut Transaction`",
+        ),
+        syn::Type::Reference(_) => (
+            format!("`{which}` takes a mutable reference, but the migration is not transactional"),
+            "a migration that is not transactional is passed `&Database`",
+        ),
+        _ => (
+            format!("`{which}` must take its argument by reference"),
+            "this is not a reference",
+        ),
+    };
+    let help = match (&*arg.ty, transactional) {
+        (syn::Type::Reference(_), true) => {
+            format!("write `{expected}`, or remove `TRANSACTIONAL` to take `db: &Database`")
+        }
+        (syn::Type::Reference(_), false) => format!(
+            "write `{expected}`, or add `pub const TRANSACTIONAL: bool = true;` to take `tx: &mut Transaction`"
+        ),
+        _ => format!("write `{expected}`"),
+    };
+    parsed.diagnostics.push(
+        Diagnostic::error(problem)
+            .at(file, range(arg.ty.span()), label)
+            .help(help),
     );
 }

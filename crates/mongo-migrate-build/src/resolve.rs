@@ -557,11 +557,54 @@ mod tests {
     }
 
     /// `migration(…)` declaring `TRANSACTIONAL` as `decl` (`"pub const TRANSACTIONAL: bool = true;"`).
+    /// A migration declaring `decl`; when it declares `true`, its functions take the
+    /// transaction, as the build requires.
     fn with_transactional(name: &str, decl: &str) -> String {
-        migration(name, &[]).replace(
+        let text = migration(name, &[]).replace(
             "pub const DEPENDENCIES",
             &format!("{decl}\npub const DEPENDENCIES"),
-        )
+        );
+        if decl.trim_end().ends_with("= true;") {
+            text.replace("db: &Database", "tx: &mut Transaction")
+                .replace("let _ = db;", "let _ = tx;")
+        } else {
+            text
+        }
+    }
+
+    #[test]
+    fn the_parameter_matches_the_kind_of_migration() {
+        let transactional = with_transactional("0001_a", "pub const TRANSACTIONAL: bool = true;")
+            .replace("upgrade(tx: &mut Transaction)", "upgrade(db: &Database)")
+            .replace(
+                "{ let _ = tx; Ok(()) }\npub async fn downgrade",
+                "{ let _ = db; Ok(()) }\npub async fn downgrade",
+            );
+        let all = problems(&[("0001_a.rs", transactional)]);
+        assert_eq!(all.len(), 1, "{all:#?}");
+        assert!(
+            all[0].starts_with(
+                "0001_a.rs:8:26: `upgrade` of a transactional migration must take the transaction"
+            ),
+            "{}",
+            all[0]
+        );
+        let plain = migration("0001_a", &[])
+            .replace("downgrade(db: &Database)", "downgrade(db: &mut Database)");
+        let all = problems(&[("0001_a.rs", plain)]);
+        assert_eq!(all.len(), 1, "{all:#?}");
+        assert!(
+            all[0].contains(
+                "`downgrade` takes a mutable reference, but the migration is not transactional"
+            ),
+            "{}",
+            all[0]
+        );
+        // A malformed TRANSACTIONAL is reported once, not again at the parameters.
+        let malformed = with_transactional("0001_a", "pub const TRANSACTIONAL: bool = !false;")
+            .replace("db: &Database", "tx: &mut Transaction");
+        let all = problems(&[("0001_a.rs", malformed)]);
+        assert_eq!(all.len(), 1, "{all:#?}");
     }
 
     #[test]
