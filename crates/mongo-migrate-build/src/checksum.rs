@@ -111,14 +111,16 @@ fn canonical(tokens: Vec<Tok>, parent: Option<Delimiter>) -> Vec<Tok> {
 
 fn canonical_group(tokens: Vec<Tok>, parent: Option<Delimiter>, tuple: bool) -> Vec<Tok> {
     let mut toks: Vec<Tok> = Vec::with_capacity(tokens.len());
-    for (i, t) in tokens.iter().enumerate() {
-        toks.push(match t {
+    for t in tokens {
+        let t = match t {
             Tok::Group(d, inner) => {
-                let tuple = *d == Delimiter::Parenthesis && is_tuple_position(&tokens, i);
-                Tok::Group(*d, canonical_group(inner.clone(), Some(*d), tuple))
+                // What precedes a group is unchanged by canonicalizing it, so `toks` serves.
+                let tuple = d == Delimiter::Parenthesis && is_tuple_position(&toks, toks.len());
+                Tok::Group(d, canonical_group(inner, Some(d), tuple))
             }
-            other => other.clone(),
-        });
+            other => other,
+        };
+        toks.push(t);
     }
     unwrap_arm_blocks(&mut toks);
     unwrap_closure_blocks(&mut toks);
