@@ -142,3 +142,24 @@ async fn up_status_down_status_on_the_real_plan() {
     keys.sort();
     assert_eq!(keys, ["_id", "applied", "name"]);
 }
+
+#[test]
+fn a_broken_dotenv_is_a_located_configuration_error() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join(".env"),
+        "# settings\nMONGO_URI=mongodb://127.0.0.1:1/x\nTHIS IS NOT A SETTING\n",
+    )
+    .unwrap();
+    let out = Command::cargo_bin("migrate")
+        .unwrap()
+        .env_remove("MONGO_URI")
+        .current_dir(dir.path())
+        .arg("status")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out.stderr));
+    let stderr = text(&out.stderr);
+    assert!(stderr.contains(".env:3:"), "{stderr}");
+    assert!(stderr.contains("THIS IS NOT A SETTING"), "{stderr}");
+}

@@ -139,8 +139,16 @@ impl App {
         I: IntoIterator<Item = T>,
         T: Into<OsString> + Clone,
     {
-        // A missing .env is normal; variables already set win over the file.
-        let _ = dotenvy::dotenv();
+        // A missing .env is normal; variables already set win over the file. A broken one is a
+        // configuration error: going on would report a confusing "no URI" instead.
+        match dotenvy::dotenv() {
+            Ok(_) => {}
+            Err(e) if e.not_found() => {}
+            Err(e) => {
+                eprintln!("error: {}", dotenv_error(&e));
+                return ExitCode::from(exit_code::USAGE);
+            }
+        }
         let cli = match Cli::try_parse_from(args) {
             Ok(cli) => cli,
             Err(e) => {
@@ -221,4 +229,27 @@ pub(crate) fn emit(text: &str) -> Result<(), CliError> {
         Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
         other => Ok(other?),
     }
+}
+
+/// A `.env` parse error as `path:line:column: …`: dotenvy reports the offending line's text and
+/// a column, not the line number.
+fn dotenv_error(e: &dotenvy::Error) -> String {
+    let path = std::env::current_dir()
+        .map(|d| d.join(".env"))
+        .unwrap_or_else(|_| PathBuf::from(".env"));
+    if let dotenvy::Error::LineParse(line, index) = e {
+        let number = std::fs::read_to_string(&path).ok().and_then(|text| {
+            text.lines()
+                .position(|l| l.trim_end() == line.trim_end())
+                .map(|n| n + 1)
+        });
+        if let Some(number) = number {
+            return format!(
+                "{}:{number}:{}: cannot parse this line of .env: {line:?}",
+                path.display(),
+                index + 1
+            );
+        }
+    }
+    format!("cannot read {}: {e}", path.display())
 }
