@@ -67,3 +67,27 @@ impl Migration {
         digits.parse().unwrap_or(0)
     }
 }
+
+/// Runs a migration's body, turning an error into its cause chain (`{:#}`) and a panic into
+/// `panicked: <message>`: the runner records either, and the harness reports either.
+pub(crate) async fn run_caught<F>(body: F) -> Result<(), String>
+where
+    F: Future<Output = MigrationResult<()>>,
+{
+    use futures::FutureExt as _;
+    match std::panic::AssertUnwindSafe(body).catch_unwind().await {
+        Ok(Ok(())) => Ok(()),
+        Ok(Err(e)) => Err(format!("{e:#}")),
+        Err(panic) => Err(format!("panicked: {}", panic_message(&*panic))),
+    }
+}
+
+fn panic_message(panic: &(dyn std::any::Any + Send)) -> String {
+    if let Some(s) = panic.downcast_ref::<&str>() {
+        (*s).to_owned()
+    } else if let Some(s) = panic.downcast_ref::<String>() {
+        s.clone()
+    } else {
+        "a non-string panic payload".to_owned()
+    }
+}

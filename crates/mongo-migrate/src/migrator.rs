@@ -1,11 +1,9 @@
 //! The runner: applies and reverts the plan under the lease lock, recording every outcome.
 
 use std::future::Future;
-use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use futures::FutureExt;
 use mongodb::Database;
 use serde::Serialize;
 
@@ -549,10 +547,7 @@ impl Migrator {
                     Direction::Down => m.downgrade,
                 };
                 let body = crate::progress::scope(m.name, Arc::clone(&self.observer), f(&self.db));
-                match AssertUnwindSafe(body).catch_unwind().await {
-                    Ok(r) => r.map_err(|e| format!("{e:#}")),
-                    Err(panic) => Err(format!("panicked: {}", panic_message(&*panic))),
-                }
+                crate::migration::run_caught(body).await
             };
             let elapsed = started.elapsed();
             let ms = i64::try_from(elapsed.as_millis()).unwrap_or(i64::MAX);
@@ -616,15 +611,5 @@ async fn ctrl_c() {
     if tokio::signal::ctrl_c().await.is_err() {
         // No signal handler could be installed: never resolve, the run goes on.
         std::future::pending::<()>().await;
-    }
-}
-
-fn panic_message(panic: &(dyn std::any::Any + Send)) -> String {
-    if let Some(s) = panic.downcast_ref::<&str>() {
-        (*s).to_owned()
-    } else if let Some(s) = panic.downcast_ref::<String>() {
-        s.clone()
-    } else {
-        "a non-string panic payload".to_owned()
     }
 }

@@ -3,7 +3,6 @@
 
 use std::fmt;
 
-use futures::FutureExt;
 use mongodb::Database;
 
 use super::snapshot::{DbSnapshot, Difference};
@@ -180,24 +179,7 @@ impl<'a> RoundTrip<'a> {
     }
 
     async fn call(&self, f: crate::MigrationFn, _name: &str) -> Result<(), String> {
-        match std::panic::AssertUnwindSafe(f(self.db))
-            .catch_unwind()
-            .await
-        {
-            Ok(Ok(())) => Ok(()),
-            Ok(Err(e)) => Err(format!("{e:#}")),
-            Err(panic) => Err(format!("panicked: {}", panic_message(&*panic))),
-        }
-    }
-}
-
-fn panic_message(panic: &(dyn std::any::Any + Send)) -> String {
-    if let Some(s) = panic.downcast_ref::<&str>() {
-        (*s).to_owned()
-    } else if let Some(s) = panic.downcast_ref::<String>() {
-        s.clone()
-    } else {
-        "<non-string panic payload>".to_owned()
+        crate::migration::run_caught(f(self.db)).await
     }
 }
 
