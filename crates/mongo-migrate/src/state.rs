@@ -27,8 +27,6 @@ pub const TOOL: &str = concat!("mongo-migrate ", env!("CARGO_PKG_VERSION"));
 /// What the state collections say about one migration name.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Record {
-    /// Whether a state document exists for it.
-    pub has_state_document: bool,
     /// The shared `applied` field: `Some` when applied.
     pub applied: Option<DateTime<Utc>>,
     /// The checksum recorded at apply time.
@@ -37,8 +35,6 @@ pub struct Record {
     pub duration_ms: Option<i64>,
     /// Who applied (or reverted) it.
     pub applied_by: Option<Runner>,
-    /// The tool and version that applied it.
-    pub tool: Option<String>,
     /// Whether the last apply or revert was faked.
     pub fake: bool,
     /// Set while a runner executes it: when it started, in which direction, and by whom.
@@ -75,6 +71,16 @@ impl StateStore {
             collection: self.details.name().to_owned(),
             message: e.to_string(),
         }
+    }
+
+    /// Applies `update` to `name`'s details document, creating it if needed.
+    async fn update_details(&self, name: &str, update: Document) -> Result<(), StateError> {
+        self.details
+            .update_one(doc! { "_id": name }, update)
+            .upsert(true)
+            .await
+            .map_err(|e| self.details_err(e))?;
+        Ok(())
     }
 
     /// The whole state by name, in one query.
@@ -118,60 +124,23 @@ impl StateStore {
             .map_err(|e| self.state_err(e))?;
         let mut records: HashMap<String, Record> = HashMap::new();
         let mut lock_document = None;
-        // State documents first, so a details document can never create a record alone
-        // before its state document is seen (the order within the union is the server's).
-        for d in docs.iter().filter(|d| d.get_str(SOURCE) == Ok("state")) {
-            let Ok(name) = d.get_str("name") else {
-                continue;
-            };
-            let record = records.entry(name.to_owned()).or_default();
-            record.has_state_document = true;
-            // pymongo-migrate writes no unique index: if a name appears twice, applied wins.
-            if let Ok(t) = d.get_datetime("applied") {
-                record.applied = Some(t.to_chrono());
-            }
-        }
         for mut d in docs {
             match d.get_str(SOURCE) {
-                Ok("details") => {}
+                Ok("state") => {
+                    if let Ok(name) = d.get_str("name") {
+                        read_state(records.entry(name.to_owned()).or_default(), &d);
+                    }
+                }
+                Ok("details") => {
+                    if let Ok(name) = d.get_str("_id") {
+                        read_details(records.entry(name.to_owned()).or_default(), &d);
+                    }
+                }
                 Ok("lock") => {
                     d.remove(SOURCE);
                     lock_document = Some(d);
-                    continue;
                 }
-                _ => continue,
-            }
-            let Ok(name) = d.get_str("_id") else { continue };
-            let record = records.entry(name.to_owned()).or_default();
-            record.checksum = d.get_str("checksum").ok().map(str::to_owned);
-            record.duration_ms = match d.get("duration_ms") {
-                Some(Bson::Int64(v)) => Some(*v),
-                Some(Bson::Int32(v)) => Some(i64::from(*v)),
-                _ => None,
-            };
-            record.applied_by = d
-                .get_document("applied_by")
-                .ok()
-                .and_then(Runner::from_document);
-            record.tool = d.get_str("tool").ok().map(str::to_owned);
-            record.fake = d.get_bool("fake").unwrap_or(false);
-            if let (Ok(at), Some(dir), Some(by)) = (
-                d.get_datetime("started_at"),
-                d.get_str("direction").ok().and_then(Direction::parse),
-                d.get_document("started_by")
-                    .ok()
-                    .and_then(Runner::from_document),
-            ) {
-                record.in_progress = Some((at.to_chrono(), dir, by));
-            }
-            if let Ok(at) = d.get_datetime("failed_at") {
-                let dir = d
-                    .get_str("failed_direction")
-                    .ok()
-                    .and_then(Direction::parse)
-                    .unwrap_or(Direction::Up);
-                let error = d.get_str("error").unwrap_or_default().to_owned();
-                record.failure = Some((at.to_chrono(), dir, error));
+                _ => {}
             }
         }
         Ok((records, lock_document))
@@ -185,19 +154,15 @@ impl StateStore {
         direction: Direction,
         runner: &Runner,
     ) -> Result<(), StateError> {
-        self.details
-            .update_one(
-                doc! { "_id": name },
-                doc! { "$set": {
-                    "started_at": bson::DateTime::now(),
-                    "direction": direction.as_str(),
-                    "started_by": runner.to_document(),
-                }},
-            )
-            .upsert(true)
-            .await
-            .map_err(|e| self.details_err(e))?;
-        Ok(())
+        self.update_details(
+            name,
+            doc! { "$set": {
+                "started_at": bson::DateTime::now(),
+                "direction": direction.as_str(),
+                "started_by": runner.to_document(),
+            }},
+        )
+        .await
     }
 
     /// Records `checksum` as `name`'s applied checksum: the user reviewed an edit to an applied
@@ -209,23 +174,19 @@ impl StateStore {
         checksum: &str,
         runner: &Runner,
     ) -> Result<(), StateError> {
-        self.details
-            .update_one(
-                doc! { "_id": name },
-                doc! { "$set": {
-                    "checksum": checksum,
-                    "accepted_checksum_change": {
-                        "previous": previous,
-                        "at": bson::DateTime::now(),
-                        "by": runner.to_document(),
-                        "tool": TOOL,
-                    },
-                }},
-            )
-            .upsert(true)
-            .await
-            .map_err(|e| self.details_err(e))?;
-        Ok(())
+        self.update_details(
+            name,
+            doc! { "$set": {
+                "checksum": checksum,
+                "accepted_checksum_change": {
+                    "previous": previous,
+                    "at": bson::DateTime::now(),
+                    "by": runner.to_document(),
+                    "tool": TOOL,
+                },
+            }},
+        )
+        .await
     }
 
     /// Records `name` as applied now.
@@ -237,37 +198,34 @@ impl StateStore {
         runner: &Runner,
         fake: bool,
     ) -> Result<(), StateError> {
-        // The shared document first: it is the truth both tools read.
+        // The shared document first: it is the truth both tools read. Every document of that
+        // name: pymongo-migrate writes no unique index, so there may be more than one.
         self.state
-            .update_one(
+            .update_many(
                 doc! { "name": name },
                 doc! { "$set": { "applied": bson::DateTime::now() } },
             )
             .upsert(true)
             .await
             .map_err(|e| self.state_err(e))?;
-        self.details
-            .update_one(
-                doc! { "_id": name },
-                doc! {
-                    "$set": {
-                        "checksum": checksum,
-                        "duration_ms": duration_ms,
-                        "applied_by": runner.to_document(),
-                        "tool": TOOL,
-                        "fake": fake,
-                    },
-                    "$unset": {
-                        "started_at": "", "direction": "", "started_by": "",
-                        "failed_at": "", "failed_direction": "", "error": "",
-                        "reverted_at": "",
-                    },
+        self.update_details(
+            name,
+            doc! {
+                "$set": {
+                    "checksum": checksum,
+                    "duration_ms": duration_ms,
+                    "applied_by": runner.to_document(),
+                    "tool": TOOL,
+                    "fake": fake,
                 },
-            )
-            .upsert(true)
-            .await
-            .map_err(|e| self.details_err(e))?;
-        Ok(())
+                "$unset": {
+                    "started_at": "", "direction": "", "started_by": "",
+                    "failed_at": "", "failed_direction": "", "error": "",
+                    "reverted_at": "",
+                },
+            },
+        )
+        .await
     }
 
     /// Records `name` as not applied (`applied: null`, the document kept, as pymongo-migrate does).
@@ -285,28 +243,24 @@ impl StateStore {
             )
             .await
             .map_err(|e| self.state_err(e))?;
-        self.details
-            .update_one(
-                doc! { "_id": name },
-                doc! {
-                    "$set": {
-                        "reverted_at": bson::DateTime::now(),
-                        "duration_ms": duration_ms,
-                        "applied_by": runner.to_document(),
-                        "tool": TOOL,
-                        "fake": fake,
-                    },
-                    "$unset": {
-                        "checksum": "",
-                        "started_at": "", "direction": "", "started_by": "",
-                        "failed_at": "", "failed_direction": "", "error": "",
-                    },
+        self.update_details(
+            name,
+            doc! {
+                "$set": {
+                    "reverted_at": bson::DateTime::now(),
+                    "duration_ms": duration_ms,
+                    "applied_by": runner.to_document(),
+                    "tool": TOOL,
+                    "fake": fake,
                 },
-            )
-            .upsert(true)
-            .await
-            .map_err(|e| self.details_err(e))?;
-        Ok(())
+                "$unset": {
+                    "checksum": "",
+                    "started_at": "", "direction": "", "started_by": "",
+                    "failed_at": "", "failed_direction": "", "error": "",
+                },
+            },
+        )
+        .await
     }
 
     /// Records that `name` failed in `direction` with `error`; `applied` is left as it was.
@@ -318,25 +272,21 @@ impl StateStore {
         duration_ms: i64,
         runner: &Runner,
     ) -> Result<(), StateError> {
-        self.details
-            .update_one(
-                doc! { "_id": name },
-                doc! {
-                    "$set": {
-                        "failed_at": bson::DateTime::now(),
-                        "failed_direction": direction.as_str(),
-                        "error": error,
-                        "duration_ms": duration_ms,
-                        "applied_by": runner.to_document(),
-                        "tool": TOOL,
-                    },
-                    "$unset": { "started_at": "", "direction": "", "started_by": "" },
+        self.update_details(
+            name,
+            doc! {
+                "$set": {
+                    "failed_at": bson::DateTime::now(),
+                    "failed_direction": direction.as_str(),
+                    "error": error,
+                    "duration_ms": duration_ms,
+                    "applied_by": runner.to_document(),
+                    "tool": TOOL,
                 },
-            )
-            .upsert(true)
-            .await
-            .map_err(|e| self.details_err(e))?;
-        Ok(())
+                "$unset": { "started_at": "", "direction": "", "started_by": "" },
+            },
+        )
+        .await
     }
 
     /// Turns a leftover in-progress marker (its runner died) into a failure record.
@@ -346,21 +296,59 @@ impl StateStore {
         direction: Direction,
         message: &str,
     ) -> Result<(), StateError> {
-        self.details
-            .update_one(
-                doc! { "_id": name },
-                doc! {
-                    "$set": {
-                        "failed_at": bson::DateTime::now(),
-                        "failed_direction": direction.as_str(),
-                        "error": message,
-                    },
-                    "$unset": { "started_at": "", "direction": "", "started_by": "" },
+        self.update_details(
+            name,
+            doc! {
+                "$set": {
+                    "failed_at": bson::DateTime::now(),
+                    "failed_direction": direction.as_str(),
+                    "error": message,
                 },
-            )
-            .await
-            .map_err(|e| self.details_err(e))?;
-        Ok(())
+                "$unset": { "started_at": "", "direction": "", "started_by": "" },
+            },
+        )
+        .await
+    }
+}
+
+/// Reads a shared state document (`{name, applied}`) into `record`.
+fn read_state(record: &mut Record, d: &Document) {
+    // pymongo-migrate writes no unique index: if a name appears twice, applied wins.
+    if let Ok(t) = d.get_datetime("applied") {
+        record.applied = Some(t.to_chrono());
+    }
+}
+
+/// Reads our details document into `record`.
+fn read_details(record: &mut Record, d: &Document) {
+    record.checksum = d.get_str("checksum").ok().map(str::to_owned);
+    record.duration_ms = match d.get("duration_ms") {
+        Some(Bson::Int64(v)) => Some(*v),
+        Some(Bson::Int32(v)) => Some(i64::from(*v)),
+        _ => None,
+    };
+    record.applied_by = d
+        .get_document("applied_by")
+        .ok()
+        .and_then(Runner::from_document);
+    record.fake = d.get_bool("fake").unwrap_or(false);
+    if let (Ok(at), Some(dir), Some(by)) = (
+        d.get_datetime("started_at"),
+        d.get_str("direction").ok().and_then(Direction::parse),
+        d.get_document("started_by")
+            .ok()
+            .and_then(Runner::from_document),
+    ) {
+        record.in_progress = Some((at.to_chrono(), dir, by));
+    }
+    if let Ok(at) = d.get_datetime("failed_at") {
+        let dir = d
+            .get_str("failed_direction")
+            .ok()
+            .and_then(Direction::parse)
+            .unwrap_or(Direction::Up);
+        let error = d.get_str("error").unwrap_or_default().to_owned();
+        record.failure = Some((at.to_chrono(), dir, error));
     }
 }
 
