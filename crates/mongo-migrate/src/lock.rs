@@ -109,6 +109,10 @@ pub struct LeaseLock {
     coll: Collection<Document>,
     me: Runner,
     ttl: Duration,
+    /// The server's clock as last read, and when (on our monotonic clock): renewals extend the
+    /// lease from it without another round trip. Skew is between hosts' wall clocks; elapsed
+    /// time measured here is exact enough for leases of seconds.
+    clock: Arc<std::sync::Mutex<Option<(bson::DateTime, Instant)>>>,
 }
 
 impl LeaseLock {
@@ -119,6 +123,7 @@ impl LeaseLock {
             coll: db.collection(collection),
             me: Runner::current(),
             ttl,
+            clock: Arc::default(),
         }
     }
 
@@ -132,16 +137,37 @@ impl LeaseLock {
         bson::DateTime::from_millis(now.timestamp_millis().saturating_add(ttl))
     }
 
-    /// The server's clock, from `hello.localTime`.
+    /// The server's clock, from `hello.localTime`; remembered for [`Self::server_now_estimate`].
     async fn server_now(&self) -> Result<bson::DateTime, LockError> {
         let hello = self
             .db
             .run_command(doc! { "hello": 1 })
             .await
             .map_err(|e| LockError::Database(e.to_string()))?;
-        hello.get_datetime("localTime").copied().map_err(|_| {
+        let now = hello.get_datetime("localTime").copied().map_err(|_| {
             LockError::Database("the server's hello reply has no localTime".to_owned())
-        })
+        })?;
+        if let Ok(mut clock) = self.clock.lock() {
+            // Taken after the reply, so an estimate runs behind the server by at most one round
+            // trip: a renewal then sets a lease that short of its TTL, never longer.
+            *clock = Some((now, Instant::now()));
+        }
+        Ok(now)
+    }
+
+    /// The server's clock without a round trip, from the last reading plus the time elapsed
+    /// since; reads it when there is none yet.
+    async fn server_now_estimate(&self) -> Result<bson::DateTime, LockError> {
+        let known = self.clock.lock().ok().and_then(|c| *c);
+        match known {
+            Some((at, since)) => {
+                let elapsed = i64::try_from(since.elapsed().as_millis()).unwrap_or(i64::MAX);
+                Ok(bson::DateTime::from_millis(
+                    at.timestamp_millis().saturating_add(elapsed),
+                ))
+            }
+            None => self.server_now().await,
+        }
     }
 
     /// One atomic attempt: take the lease if the document is absent, expired, or already ours.
@@ -210,7 +236,7 @@ impl LeaseLock {
     /// Called before every state write: a runner whose lease expired and was taken over must
     /// not write.
     pub async fn ensure_owned(&self) -> Result<(), LockError> {
-        let now = self.server_now().await?;
+        let now = self.server_now_estimate().await?;
         let renewed = self
             .coll
             .update_one(
