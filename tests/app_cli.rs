@@ -16,17 +16,15 @@ fn migrate(uri: &str) -> Command {
     cmd
 }
 
-fn text(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes).into_owned()
-}
+mod cli_common;
+use cli_common::{stderr, stdout};
 
 #[tokio::test]
 async fn a_missing_admin_email_fails_0001_writes_nothing_and_retry_fixes_it() {
     let t = test_database("app_admin_email").await;
     let out = migrate(&t.uri).arg("up").output().unwrap();
-    let (stdout, stderr) = (text(&out.stdout), text(&out.stderr));
-    assert_eq!(out.status.code(), Some(1), "{stdout}\n{stderr}");
-    let all = format!("{stdout}{stderr}");
+    let all = format!("{}{}", stdout(&out), stderr(&out));
+    assert_eq!(out.status.code(), Some(1), "{all}");
     assert!(all.contains("0001_create_admin_user"), "{all}");
     assert!(
         all.contains("ADMIN_EMAIL environment variable is required"),
@@ -58,19 +56,15 @@ async fn a_missing_admin_email_fails_0001_writes_nothing_and_retry_fixes_it() {
 
     // status shows it distinctly; up refuses with the way forward.
     let status = migrate(&t.uri).arg("status").output().unwrap();
-    let status = text(&status.stdout);
+    let status = stdout(&status);
     assert!(status.contains("✗ 0001_create_admin_user"), "{status}");
     let refused = migrate(&t.uri)
         .arg("up")
         .env("ADMIN_EMAIL", "a@b.test")
         .output()
         .unwrap();
-    assert_eq!(refused.status.code(), Some(5), "{}", text(&refused.stderr));
-    assert!(
-        text(&refused.stderr).contains("--retry"),
-        "{}",
-        text(&refused.stderr)
-    );
+    assert_eq!(refused.status.code(), Some(5), "{}", stderr(&refused));
+    assert!(stderr(&refused).contains("--retry"), "{}", stderr(&refused));
 
     // The fix here is configuration, not code: retry runs it.
     let retry = migrate(&t.uri)
@@ -81,8 +75,8 @@ async fn a_missing_admin_email_fails_0001_writes_nothing_and_retry_fixes_it() {
     assert!(
         retry.status.success(),
         "{}\n{}",
-        text(&retry.stdout),
-        text(&retry.stderr)
+        stdout(&retry),
+        stderr(&retry)
     );
     let admin = users.find_one(doc! {}).await.unwrap().expect("the admin");
     assert_eq!(admin.get_str("email").unwrap(), "ops@example.test");
@@ -105,16 +99,16 @@ async fn up_status_down_status_on_the_real_plan() {
         .env("ADMIN_EMAIL", "admin@field-notes.test")
         .output()
         .unwrap();
-    assert!(up.status.success(), "{}", text(&up.stderr));
-    let status = text(&migrate(&t.uri).arg("status").output().unwrap().stdout);
+    assert!(up.status.success(), "{}", stderr(&up));
+    let status = stdout(&migrate(&t.uri).arg("status").output().unwrap());
     for m in field_notes::MIGRATIONS {
         assert!(status.contains(&format!("✓ {}", m.name)), "{status}");
     }
     assert!(status.contains("Pending migrations:\n  (none)"), "{status}");
 
     let down = migrate(&t.uri).arg("down").output().unwrap();
-    assert!(down.status.success(), "{}", text(&down.stderr));
-    let status = text(&migrate(&t.uri).arg("status").output().unwrap().stdout);
+    assert!(down.status.success(), "{}", stderr(&down));
+    let status = stdout(&migrate(&t.uri).arg("status").output().unwrap());
     assert!(
         status.contains("Pending migrations:\n  0004_backfill_section_id"),
         "{status}"
@@ -158,8 +152,8 @@ fn a_broken_dotenv_is_a_located_configuration_error() {
         .arg("status")
         .output()
         .unwrap();
-    assert_eq!(out.status.code(), Some(2), "{}", text(&out.stderr));
-    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    let stderr = stderr(&out);
     assert!(stderr.contains(".env:3:"), "{stderr}");
     assert!(stderr.contains("THIS IS NOT A SETTING"), "{stderr}");
 }

@@ -1,7 +1,10 @@
 //! The shell side of the two commands: scripts/dev-db and scripts/with-db (what `make migrate`
 //! uses to pick a server).
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Command;
+
+mod cli_common;
+use cli_common::{stderr, stdout};
 
 fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
@@ -54,14 +57,6 @@ impl Drop for Home {
             .args(["stop", "--name", "other"])
             .output();
     }
-}
-
-fn stdout(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stdout).into_owned()
-}
-
-fn stderr(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stderr).into_owned()
 }
 
 #[test]
