@@ -60,14 +60,6 @@ impl fmt::Debug for Migration {
     }
 }
 
-impl Migration {
-    /// The sequence number: the leading digits of the name.
-    pub fn sequence(&self) -> u64 {
-        let digits: String = self.name.chars().take_while(char::is_ascii_digit).collect();
-        digits.parse().unwrap_or(0)
-    }
-}
-
 /// Runs a migration's body, turning an error into its cause chain (`{:#}`) and a panic into
 /// `panicked: <message>`: the runner records either, and the harness reports either.
 pub(crate) async fn run_caught<F>(body: F) -> Result<(), String>

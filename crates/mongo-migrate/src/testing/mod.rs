@@ -10,7 +10,7 @@ mod snapshot;
 
 pub use fixture::{FixtureBuild, FixtureCrate};
 pub use roundtrip::{
-    round_trip_test, Broken, Prepare, RoundTrip, RoundTripFailure, DEFAULT_EXCLUDED,
+    round_trip_test, state_collections, Broken, Prepare, RoundTrip, RoundTripFailure,
 };
 pub use server::{test_database, test_server_uri, TestDatabase, TEST_URI_VAR};
 pub use snapshot::{id_key, CollectionSnapshot, DbSnapshot, Difference};

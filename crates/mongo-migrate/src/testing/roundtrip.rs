@@ -8,12 +8,15 @@ use mongodb::Database;
 use super::snapshot::{DbSnapshot, Difference};
 use crate::Migration;
 
-/// The state collections a runner writes, left out of every snapshot by default.
-pub const DEFAULT_EXCLUDED: [&str; 3] = [
-    "pymongo_migrate",
-    "pymongo_migrate_details",
-    "pymongo_migrate_lock",
-];
+/// The collections a runner whose state collection is `collection` writes (state, details,
+/// lock): never part of a snapshot.
+pub fn state_collections(collection: &str) -> Vec<String> {
+    vec![
+        collection.to_owned(),
+        crate::state::details_collection(collection),
+        crate::state::lock_collection(collection),
+    ]
+}
 
 /// Which property a migration broke.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -92,8 +95,8 @@ impl std::error::Error for RoundTripFailure {}
 /// For each migration: snapshot; `upgrade` succeeds; a second `upgrade` leaves the snapshot
 /// unchanged; `downgrade` restores the first snapshot exactly; `upgrade` again, so the next
 /// migration starts from the upgraded state. Snapshots cover every collection's documents,
-/// indexes and options, except the state collections ([`DEFAULT_EXCLUDED`], changeable with
-/// [`RoundTrip::exclude`]).
+/// indexes and options, except the state collections of the default `pymongo_migrate` ([`state_collections`]; more
+/// with [`RoundTrip::exclude`]).
 ///
 /// # Examples
 /// ```no_run
@@ -117,7 +120,7 @@ impl<'a> RoundTrip<'a> {
         RoundTrip {
             db,
             migrations,
-            exclude: DEFAULT_EXCLUDED.iter().map(|s| (*s).to_owned()).collect(),
+            exclude: state_collections(crate::DEFAULT_COLLECTION),
         }
     }
 
