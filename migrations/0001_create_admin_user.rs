@@ -5,17 +5,15 @@
 //! `markers::insert_if_absent`).
 use mongo_migrate::prelude::*;
 
+use super::common::admin;
+
 pub const NAME: &str = "0001_create_admin_user";
 pub const DEPENDENCIES: &[&str] = &[];
 
 /// The admin's email, trimmed and lowercased, from the environment.
 pub fn admin_email() -> Result<String> {
-    let raw = std::env::var("ADMIN_EMAIL").unwrap_or_default();
-    let email = raw.trim().to_lowercase();
-    ensure!(
-        !email.is_empty(),
-        "ADMIN_EMAIL environment variable is required"
-    );
+    let email =
+        admin::configured_email().context("ADMIN_EMAIL environment variable is required")?;
     let valid = matches!(email.split_once('@'), Some((local, domain))
         if !local.is_empty() && !domain.is_empty() && !domain.contains('@'))
         && !email.chars().any(char::is_whitespace);

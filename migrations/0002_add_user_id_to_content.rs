@@ -4,6 +4,8 @@
 //! has an author is untouched, and the downgrade restores only what this migration set.
 use mongo_migrate::prelude::*;
 
+use super::common::admin;
+
 pub const NAME: &str = "0002_add_user_id_to_content";
 pub const DEPENDENCIES: &[&str] = &["0001_create_admin_user"];
 
@@ -12,14 +14,9 @@ const CONTENT: [&str; 2] = ["stories", "pages"];
 /// The admin user's `_id`: the one with ADMIN_EMAIL when it is set, else the oldest admin.
 async fn admin_id(db: &Database) -> Result<Option<Bson>> {
     let users = db.collection::<Document>("users");
-    let email = std::env::var("ADMIN_EMAIL")
-        .unwrap_or_default()
-        .trim()
-        .to_lowercase();
-    let filter = if email.is_empty() {
-        doc! { "role": "admin" }
-    } else {
-        doc! { "role": "admin", "email": email }
+    let filter = match admin::configured_email() {
+        Some(email) => doc! { "role": "admin", "email": email },
+        None => doc! { "role": "admin" },
     };
     let admin = users
         .find_one(filter)

@@ -35,17 +35,8 @@ async fn the_tutorial_migration_builds_and_round_trips() {
         example.contains("pub const NAME: &str = \"0005_add_featured_flag\";"),
         "{example}"
     );
-    let mut fixture = FixtureCrate::new("tutorial");
-    for entry in std::fs::read_dir(root.join("migrations")).unwrap() {
-        let path = entry.unwrap().path();
-        if path.extension().is_some_and(|e| e == "rs") {
-            let name = path.file_name().unwrap().to_owned();
-            fixture = fixture.file(
-                Path::new("migrations").join(name),
-                std::fs::read_to_string(&path).unwrap(),
-            );
-        }
-    }
+    let fixture =
+        FixtureCrate::new("tutorial").copy_dir_into(root.join("migrations"), "migrations");
     let built = fixture
         .file("migrations/0005_add_featured_flag.rs", &example)
         .build();

@@ -1,4 +1,5 @@
-//! Finding the migration files: `.rs` files directly in the migrations directory.
+//! Finding the migration files (`.rs` files directly in the migrations directory) and the
+//! helper modules beside them (subdirectories with a `mod.rs`).
 
 use std::path::{Path, PathBuf};
 
@@ -13,6 +14,24 @@ pub(crate) struct Found {
     pub(crate) text: String,
 }
 
+/// A subdirectory with a `mod.rs` and a name that is a Rust identifier (`migrations/common/`):
+/// the registry includes it once, as a module the migrations reach with `super::common`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HelperModule {
+    /// The directory's name, which is the module's name.
+    pub name: String,
+    /// The absolute path of its `mod.rs`.
+    pub path: PathBuf,
+}
+
+/// What the migrations directory holds.
+#[derive(Debug, Default)]
+pub(crate) struct Discovered {
+    pub(crate) files: Vec<Found>,
+    pub(crate) helpers: Vec<HelperModule>,
+    pub(crate) unreadable: Vec<Unreadable>,
+}
+
 /// Why the directory or one of its files could not be read.
 #[derive(Debug)]
 pub(crate) struct Unreadable {
@@ -20,17 +39,16 @@ pub(crate) struct Unreadable {
     pub(crate) error: String,
 }
 
-/// Lists `dir/*.rs` in file name order. Subdirectories (`migrations/common/`) hold helpers,
-/// not migrations, and other extensions (`README.md`, `.gitkeep`) are not ours.
-pub(crate) fn discover(dir: &Path) -> Result<(Vec<Found>, Vec<Unreadable>), Unreadable> {
+/// Lists `dir/*.rs` and the helper modules `dir/<ident>/mod.rs`, in name order. Other
+/// extensions (`README.md`, `.gitkeep`) and other subdirectories are not ours.
+pub(crate) fn discover(dir: &Path) -> Result<Discovered, Unreadable> {
     if !dir.is_dir() {
         return Err(Unreadable {
             path: dir.to_path_buf(),
             error: "no such directory".to_owned(),
         });
     }
-    let mut found = Vec::new();
-    let mut unreadable = Vec::new();
+    let mut found = Discovered::default();
     let walker = WalkDir::new(dir)
         .min_depth(1)
         .max_depth(1)
@@ -40,29 +58,36 @@ pub(crate) fn discover(dir: &Path) -> Result<(Vec<Found>, Vec<Unreadable>), Unre
         let entry = match entry {
             Ok(entry) => entry,
             Err(error) => {
-                unreadable.push(Unreadable {
+                found.unreadable.push(Unreadable {
                     path: error.path().unwrap_or(dir).to_path_buf(),
                     error: error.to_string(),
                 });
                 continue;
             }
         };
+        let name = entry.file_name().to_string_lossy().into_owned();
+        if entry.file_type().is_dir() {
+            let module = entry.path().join("mod.rs");
+            if module.is_file() && syn::parse_str::<syn::Ident>(&name).is_ok() {
+                found.helpers.push(HelperModule { name, path: module });
+            }
+            continue;
+        }
         let is_rs = entry.path().extension().is_some_and(|ext| ext == "rs");
         if !entry.file_type().is_file() || !is_rs {
             continue;
         }
-        let file_name = entry.file_name().to_string_lossy().into_owned();
         match std::fs::read_to_string(entry.path()) {
-            Ok(text) => found.push(Found {
-                file_name,
+            Ok(text) => found.files.push(Found {
+                file_name: name,
                 path: entry.path().to_path_buf(),
                 text,
             }),
-            Err(error) => unreadable.push(Unreadable {
+            Err(error) => found.unreadable.push(Unreadable {
                 path: entry.path().to_path_buf(),
                 error: error.to_string(),
             }),
         }
     }
-    Ok((found, unreadable))
+    Ok(found)
 }

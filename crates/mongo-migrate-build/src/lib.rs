@@ -35,5 +35,5 @@ pub use checksum::{canonical_text, checksum_source};
 pub use codegen::{generate, GenerateError};
 pub use diagnostic::{Diagnostic, Location, Report};
 pub use file_name::FILE_NAME_PATTERN;
-pub use plan::{Plan, PlannedMigration};
+pub use plan::{HelperModule, Plan, PlannedMigration};
 pub use resolve::resolve;

@@ -2,6 +2,8 @@
 
 use std::path::PathBuf;
 
+pub use crate::discover::HelperModule;
+
 /// One migration of a checked [`Plan`].
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PlannedMigration {
@@ -33,6 +35,8 @@ pub struct PlannedMigration {
 pub struct Plan {
     /// The migrations, dependencies first.
     pub migrations: Vec<PlannedMigration>,
+    /// The helper modules (`migrations/common/mod.rs`), included once by the registry.
+    pub helpers: Vec<HelperModule>,
 }
 
 impl Plan {

@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 
 use crate::checksum::normalize_newlines;
 use crate::diagnostic::{Diagnostic, FileId, Report};
-use crate::discover::discover;
+use crate::discover::{discover, Discovered, HelperModule};
 use crate::file_name::{parse_stem, FILE_NAME_PATTERN};
 use crate::graph::Graph;
 use crate::parse::{parse, Located, Parsed};
@@ -28,6 +28,7 @@ pub(crate) struct Candidate {
 #[derive(Debug)]
 pub(crate) struct Loaded {
     pub(crate) report: Report,
+    pub(crate) helpers: Vec<HelperModule>,
     /// In file name order.
     pub(crate) candidates: Vec<Candidate>,
 }
@@ -83,7 +84,11 @@ pub(crate) fn display_prefix(dir: &Path) -> String {
 pub(crate) fn load(dir: &Path, display: &str) -> Loaded {
     let mut report = Report::new();
     let absolute = std::path::absolute(dir).unwrap_or_else(|_| dir.to_path_buf());
-    let (found, unreadable) = match discover(&absolute) {
+    let Discovered {
+        files: found,
+        helpers,
+        unreadable,
+    } = match discover(&absolute) {
         Ok(found) => found,
         Err(unreadable) => {
             report.push(
@@ -96,6 +101,7 @@ pub(crate) fn load(dir: &Path, display: &str) -> Loaded {
             );
             return Loaded {
                 report,
+                helpers: Vec::new(),
                 candidates: Vec::new(),
             };
         }
@@ -168,7 +174,11 @@ pub(crate) fn load(dir: &Path, display: &str) -> Loaded {
             parsed,
         });
     }
-    Loaded { report, candidates }
+    Loaded {
+        report,
+        helpers,
+        candidates,
+    }
 }
 
 fn suggested_name(stem: &str) -> String {
@@ -224,6 +234,7 @@ fn parse_all(report: &Report, pending: &[(FileId, String, u64, PathBuf)]) -> Vec
 pub(crate) fn check(loaded: Loaded) -> Result<Plan, Report> {
     let Loaded {
         mut report,
+        helpers,
         candidates,
     } = loaded;
     check_sequences(&candidates, &mut report);
@@ -295,7 +306,10 @@ pub(crate) fn check(loaded: Loaded) -> Result<Plan, Report> {
             path: c.path,
         })
         .collect();
-    Ok(Plan { migrations })
+    Ok(Plan {
+        migrations,
+        helpers,
+    })
 }
 
 /// Where to point at a migration as a whole: its `NAME` literal, or else its first byte.

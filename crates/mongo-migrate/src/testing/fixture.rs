@@ -81,7 +81,15 @@ impl FixtureCrate {
     ///
     /// # Panics
     /// When `src_dir` cannot be read.
-    pub fn copy_dir(mut self, src_dir: impl AsRef<Path>) -> Self {
+    pub fn copy_dir(self, src_dir: impl AsRef<Path>) -> Self {
+        self.copy_dir_into(src_dir, "")
+    }
+
+    /// Adds every file below `src_dir` under `dest` (`copy_dir_into("../migrations", "migrations")`).
+    ///
+    /// # Panics
+    /// When `src_dir` cannot be read.
+    pub fn copy_dir_into(mut self, src_dir: impl AsRef<Path>, dest: impl AsRef<Path>) -> Self {
         let src_dir = src_dir.as_ref();
         let mut stack = vec![src_dir.to_path_buf()];
         while let Some(dir) = stack.pop() {
@@ -92,13 +100,10 @@ impl FixtureCrate {
                 if path.is_dir() {
                     stack.push(path);
                 } else {
-                    let rel = path
-                        .strip_prefix(src_dir)
-                        .expect("below src_dir")
-                        .to_path_buf();
+                    let rel = path.strip_prefix(src_dir).expect("below src_dir");
                     let text = std::fs::read_to_string(&path)
                         .unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()));
-                    self = self.file(rel, text);
+                    self = self.file(dest.as_ref().join(rel), text);
                 }
             }
         }
