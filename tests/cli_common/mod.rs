@@ -70,6 +70,16 @@ pub fn code(o: &Output) -> i32 {
         .unwrap_or_else(|| panic!("killed by a signal: {o:?}"))
 }
 
+/// Whether nobody holds the lock: its document is absent, or released (no owner).
+pub async fn lock_free(db: &Database) -> bool {
+    use mongo_migrate::bson::{doc, Bson, Document};
+    db.collection::<Document>("pymongo_migrate_lock")
+        .find_one(doc! {})
+        .await
+        .expect("read the lock")
+        .is_none_or(|d| matches!(d.get("owner"), None | Some(Bson::Null)))
+}
+
 /// `(name, up runs, down runs)` from the fixture's `counters` collection, sorted by name.
 pub async fn counters(db: &Database) -> Vec<(String, i32, i32)> {
     let docs: Vec<Document> = db

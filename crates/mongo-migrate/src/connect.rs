@@ -2,11 +2,10 @@
 
 use std::time::Duration;
 
-use mongodb::bson::doc;
 use mongodb::options::ClientOptions;
 use mongodb::{Client, Database};
 
-use crate::error::{ConfigError, ConnectionError, Error};
+use crate::error::{ConfigError, Error};
 use crate::redact::{redact_text, redact_uri};
 
 /// A connected database, and how it was named.
@@ -22,7 +21,10 @@ pub struct Connection {
     pub hosts: String,
 }
 
-/// Connects to `uri` and checks that the server answers within `server_timeout`.
+/// Prepares a client for `uri` that waits at most `server_timeout` for a server to answer.
+///
+/// Nothing is sent yet: the first command of the run connects. A URI with `retryWrites=false`
+/// is refused ([`ConfigError::RetryWritesDisabled`]): state writes rely on retryable writes.
 ///
 /// The database is `database` when given, else the one in the URI path; with neither this is
 /// [`ConfigError::NoDatabase`]. Every message carries the URI with its password redacted.
@@ -52,6 +54,9 @@ pub async fn connect(
             .filter(|d| !d.is_empty())
             .ok_or(ConfigError::NoDatabase)?,
     };
+    if options.retry_writes == Some(false) {
+        return Err(ConfigError::RetryWritesDisabled.into());
+    }
     options.server_selection_timeout = Some(server_timeout);
     options.connect_timeout = Some(server_timeout);
     if options.app_name.is_none() {
@@ -61,27 +66,9 @@ pub async fn connect(
         uri: redacted_uri.clone(),
         message: redact_text(&e.to_string(), uri),
     })?;
+    // No `ping` here: the first command of the run (one query for `status`) finds out whether
+    // the server answers, and its error is classified by `Error::is_unreachable`.
     let db = client.database(&name);
-    // Fail now, naming the host, rather than at the first state read with a vaguer message.
-    db.run_command(doc! { "ping": 1 })
-        .await
-        .map_err(|e| -> Error {
-            let message = redact_text(&e.to_string(), uri);
-            if matches!(*e.kind, mongodb::error::ErrorKind::Authentication { .. }) {
-                ConfigError::Authentication {
-                    hosts: hosts.clone(),
-                    message,
-                }
-                .into()
-            } else {
-                ConnectionError {
-                    hosts: hosts.clone(),
-                    timeout: server_timeout,
-                    message,
-                }
-                .into()
-            }
-        })?;
     Ok(Connection {
         client,
         db,

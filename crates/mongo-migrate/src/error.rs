@@ -3,8 +3,8 @@
 use std::time::Duration;
 
 use crate::exit_code;
-use crate::lock::LockHolder;
-use crate::status::Direction;
+use crate::model::{Direction, LockHolder};
+use crate::store::StoreError;
 
 /// Everything [`Migrator`](crate::Migrator) and [`connect`](crate::connect) can fail with.
 #[derive(Debug, thiserror::Error)]
@@ -18,9 +18,9 @@ pub enum Error {
     /// The lock could not be acquired, or was lost.
     #[error(transparent)]
     Lock(#[from] LockError),
-    /// Reading or writing the state failed.
+    /// Reading or writing the state, details or lock documents failed.
     #[error(transparent)]
-    State(#[from] StateError),
+    State(#[from] StoreError),
     /// The run was refused before anything was written.
     #[error(transparent)]
     Refused(#[from] Refusal),
@@ -36,26 +36,75 @@ pub enum Error {
     },
     /// The pre-flight `hello` before transactional migrations failed (the command, not the
     /// verdict: an unsupported server is [`ConfigError::TransactionsUnsupported`]).
-    #[error("cannot ask the server whether it supports transactions (hello): {0}")]
-    Preflight(String),
-    /// Ctrl-C arrived; the lock was released and the running migration is marked interrupted.
-    #[error("interrupted; the lock was released")]
-    Interrupted,
+    #[error("cannot ask the server whether it supports transactions (hello)")]
+    Preflight(#[source] mongodb::error::Error),
+    /// The run was cancelled ([`CancelHandle`](crate::CancelHandle), or a signal in the CLI);
+    /// the lease was released.
+    #[error("{}", cancelled_message(.reason, .migration))]
+    Cancelled {
+        /// Why: `SIGTERM`, `SIGINT`, or the application's reason.
+        reason: String,
+        /// The migration that was running, recorded as cancelled; `None` between migrations.
+        migration: Option<String>,
+    },
+}
+
+fn cancelled_message(reason: &str, migration: &Option<String>) -> String {
+    match migration {
+        Some(m) => format!(
+            "cancelled by {reason}: {m} was stopped and is recorded as cancelled (its effects may be partial); the lock was released"
+        ),
+        None => format!("cancelled by {reason} between migrations; the lock was released"),
+    }
+}
+
+impl Error {
+    /// The driver error at the bottom of this error, if any.
+    pub fn driver_error(&self) -> Option<&mongodb::error::Error> {
+        match self {
+            Error::State(e) | Error::Lock(LockError::Store(e)) => e.driver_error(),
+            Error::Preflight(e) => Some(e),
+            _ => None,
+        }
+    }
+
+    /// Whether the server could not be reached (server selection ran out of time).
+    pub fn is_unreachable(&self) -> bool {
+        matches!(self, Error::Connection(_))
+            || self.driver_error().is_some_and(|e| {
+                matches!(*e.kind, mongodb::error::ErrorKind::ServerSelection { .. })
+            })
+    }
+
+    /// Whether the server refused the credentials.
+    pub fn is_authentication(&self) -> bool {
+        matches!(self, Error::Config(ConfigError::Authentication { .. }))
+            || self.driver_error().is_some_and(|e| {
+                matches!(*e.kind, mongodb::error::ErrorKind::Authentication { .. })
+            })
+    }
 }
 
 impl Error {
     /// The process exit code for this error (see [`exit_code`]).
     pub fn exit_code(&self) -> u8 {
+        if self.is_unreachable() {
+            return exit_code::DATABASE_UNREACHABLE;
+        }
+        if self.is_authentication() {
+            return exit_code::USAGE;
+        }
         match self {
-            Error::Config(_) => exit_code::USAGE,
+            Error::Config(_) | Error::State(StoreError::Foreign { .. }) => exit_code::USAGE,
             Error::Connection(_) => exit_code::DATABASE_UNREACHABLE,
-            Error::Lock(LockError::Database(_)) | Error::State(_) | Error::Preflight(_) => {
-                exit_code::DATABASE_ERROR
-            }
+            Error::Lock(LockError::Store(_) | LockError::NoServerTime)
+            | Error::State(_)
+            | Error::Preflight(_) => exit_code::DATABASE_ERROR,
             Error::Lock(_) => exit_code::LOCK_NOT_ACQUIRED,
             Error::Refused(r) => r.exit_code(),
             Error::MigrationFailed { .. } => exit_code::MIGRATION_FAILED,
-            Error::Interrupted => exit_code::INTERRUPTED,
+            Error::Cancelled { reason, .. } if reason == "SIGTERM" => exit_code::TERMINATED,
+            Error::Cancelled { .. } => exit_code::INTERRUPTED,
         }
     }
 }
@@ -99,6 +148,31 @@ pub enum ConfigError {
         /// The name given.
         name: String,
     },
+    /// A lease shorter than [`MIN_LEASE_TTL`](crate::lock::MIN_LEASE_TTL).
+    #[error("a lease of {ttl:?} is too short: the lock would be stealable before its first renewal; use at least 1s (10s or more is recommended)")]
+    LeaseTooShort {
+        /// The lease asked for.
+        ttl: Duration,
+    },
+    /// A server timeout that leaves renewals no room within the lease.
+    #[error("a server timeout of {timeout:?} is too long for a lease of {ttl:?}: a renewal (every third of the lease) could wait longer than the lease has left; use a server timeout below a third of the lease ({:?})", *.ttl / 3)]
+    ServerTimeoutTooLong {
+        /// The server timeout.
+        timeout: Duration,
+        /// The lease.
+        ttl: Duration,
+    },
+    /// A state collection name MongoDB would refuse, or one in the `system.` namespace.
+    #[error("{name:?} cannot be the state collection: {reason}")]
+    BadCollection {
+        /// The name given.
+        name: String,
+        /// What is wrong with it.
+        reason: &'static str,
+    },
+    /// The connection string turns retryable writes off, which state writes rely on.
+    #[error("the connection string sets retryWrites=false: the migration state is written with retryable writes, so that a failover at a state write cannot turn a completed migration into an interrupted one; remove retryWrites=false")]
+    RetryWritesDisabled,
     /// Migrations about to run are transactional, and the server cannot run transactions.
     #[error(
         "{} transactional ({}), but {reason}.\nNothing was run. Run them against a replica set or a mongos, or drop `TRANSACTIONAL` from them.",
@@ -143,14 +217,17 @@ pub enum LockError {
         waited: Duration,
     },
     /// Our lease expired and another runner took it over; we stopped before writing state.
-    #[error("lost the migration lock (lease expired and {}); stopped before writing state", taken_by(.holder))]
+    #[error("lost the migration lock ({}); the running migration was stopped and nothing more was recorded", taken_by(.holder))]
     Lost {
         /// The new holder, if any.
         holder: Option<LockHolder>,
     },
     /// A database command on the lock collection failed.
-    #[error("lock collection: {0}")]
-    Database(String),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// The server's `hello` reply has no `localTime` to judge leases by.
+    #[error("the server's hello reply has no localTime: cannot judge leases by the server clock")]
+    NoServerTime,
 }
 
 fn describe_holder(h: &Option<LockHolder>) -> String {
@@ -163,18 +240,8 @@ fn describe_holder(h: &Option<LockHolder>) -> String {
 fn taken_by(h: &Option<LockHolder>) -> String {
     match h {
         Some(h) => format!("it is now held by {h}"),
-        None => "it was released".to_owned(),
+        None => "the lease expired or the lock was released by `unlock`; no one holds it now".to_owned(),
     }
-}
-
-/// Reading or writing the state collections failed.
-#[derive(Debug, thiserror::Error)]
-#[error("state collection {collection}: {message}")]
-pub struct StateError {
-    /// The collection.
-    pub collection: String,
-    /// The driver's message.
-    pub message: String,
 }
 
 /// Why a run was refused before it wrote anything.
@@ -192,6 +259,16 @@ pub enum Refusal {
     FailedRecord {
         /// The failed migrations.
         failed: Vec<String>,
+    },
+    /// `down` would run the downgrade of migrations that changed since they were applied.
+    #[error(
+        "{} to roll back changed since applied: {}\nThe downgrade that would run is not the one that was reviewed with the upgrade. Restore the code, or pass --allow-changed to run the new downgrade.",
+        plural(.changed.len(), "migration", "migrations"),
+        .changed.join(", ")
+    )]
+    ChangedDowngrade {
+        /// The changed migrations.
+        changed: Vec<String>,
     },
     /// Applied migrations whose checksum differs from the binary's.
     #[error(
@@ -244,7 +321,7 @@ impl Refusal {
     pub fn exit_code(&self) -> u8 {
         match self {
             Refusal::FailedRecord { .. } => exit_code::FAILED_RECORD,
-            Refusal::Changed { .. } => exit_code::CHANGED,
+            Refusal::Changed { .. } | Refusal::ChangedDowngrade { .. } => exit_code::CHANGED,
             Refusal::Unknown { .. } => exit_code::UNKNOWN,
             Refusal::OutOfOrder { .. } => exit_code::OUT_OF_ORDER,
             Refusal::HasDependents { .. } => exit_code::HAS_DEPENDENTS,

@@ -32,23 +32,42 @@ pub const DATABASE_ERROR: u8 = 10;
 /// Refused, or `check` failed: an applied migration's dependency is not applied (the history is
 /// out of order); see `up --allow-out-of-order`.
 pub const OUT_OF_ORDER: u8 = 11;
-/// Interrupted by Ctrl-C (SIGINT); the lock was released, the running migration is marked interrupted.
+/// Cancelled by Ctrl-C (SIGINT); the lock was released, the running migration is recorded as
+/// cancelled.
 pub const INTERRUPTED: u8 = 130;
+/// Cancelled by SIGTERM (how Kubernetes, systemd and CI stop a process); the lock was released,
+/// the running migration is recorded as cancelled.
+pub const TERMINATED: u8 = 143;
+
+/// The exit code of `check` when `kind` is the highest-ranked finding.
+pub fn of_finding(kind: crate::FindingKind) -> u8 {
+    use crate::FindingKind as K;
+    match kind {
+        K::Failed => FAILED_RECORD,
+        K::Changed => CHANGED,
+        K::Unknown => UNKNOWN,
+        K::OutOfOrder => OUT_OF_ORDER,
+        K::Pending => PENDING,
+    }
+}
 
 /// The table shown at the end of `migrate --help`.
 pub const HELP_TABLE: &str = "\
 Exit codes:
     0  success (or nothing to do)
     1  a migration failed; the failure is recorded
-    2  usage or configuration error (also: authentication failed; transactions unsupported)
+    2  usage or configuration error (also: authentication failed; transactions unsupported;
+       a lease under 1s; a state collection that is not migration state)
     3  database unreachable within --server-timeout
     4  lock not acquired within --lock-timeout, or lease lost
     5  refused: a failed or interrupted migration is recorded (fix, rebuild, `up --retry`; or `down`)
-    6  refused / check: an applied migration changed since it was applied (--allow-changed)
+    6  refused / check: an applied migration changed since it was applied (--allow-changed);
+       also down, for the migrations it would roll back
     7  refused / check: the database has migrations this binary does not know (--allow-unknown)
     8  check: migrations are pending
     9  refused: down would leave an applied or failed dependent without its dependency
    10  database error while reading or writing state or lock
    11  refused / check: an applied migration's dependency is not applied (--allow-out-of-order)
-  130  interrupted (Ctrl-C); lock released
+  130  cancelled by Ctrl-C (SIGINT); recorded as cancelled, lock released
+  143  cancelled by SIGTERM; recorded as cancelled, lock released
 ";

@@ -10,6 +10,7 @@
 #![cfg_attr(not(test), warn(clippy::unwrap_used))]
 
 pub mod batch;
+mod cancel;
 #[cfg(feature = "cli")]
 pub mod cli;
 mod connect;
@@ -19,19 +20,27 @@ pub mod lock;
 pub mod markers;
 mod migration;
 mod migrator;
+mod model;
 mod observer;
 mod plan;
 pub mod prelude;
 pub mod progress;
 mod redact;
+pub mod sanitize;
 pub mod state;
 mod status;
+pub mod store;
 #[cfg(feature = "testing")]
 pub mod testing;
 pub mod transaction;
+mod verdict;
 
+pub use cancel::CancelHandle;
 pub use connect::{connect, Connection};
-pub use error::{ConfigError, ConnectionError, Error, LockError, Refusal, StateError};
+pub use error::{ConfigError, ConnectionError, Error, LockError, Refusal};
+pub use model::{LockHolder, Runner};
+pub use store::{StoreError, WritePath};
+pub use verdict::{Finding, FindingKind, Verdict, PRECEDENCE};
 pub use migration::{BoxFuture, Migration, MigrationError, MigrationFn, MigrationResult};
 pub use migrator::{
     AcceptedChange, DownOptions, Migrator, Report, Step, UpOptions, DEFAULT_COLLECTION,
@@ -39,7 +48,7 @@ pub use migrator::{
 };
 pub use observer::{Event, Observer, Silent};
 pub use plan::DownTarget;
-pub use redact::{redact_text, redact_uri};
+pub use redact::{dotenv_location_message, redact_text, redact_uri, Secrets};
 pub use status::{
     ChecksumState, Direction, Failure, MigrationStatus, State, Status, UnknownMigration,
 };

@@ -1,97 +1,40 @@
-//! The lease lock: one document, acquired atomically, renewed by a heartbeat, expiring when its
-//! holder dies.
+//! The lease lock: one document, taken atomically, renewed by a heartbeat, expiring when its
+//! holder dies, and **fencing** every state write of its holder.
 //!
-//! Expiry is judged by the **server's** clock: every acquisition and renewal first reads the
-//! server time (`hello.localTime`), so runners on hosts with skewed clocks still agree on when a
-//! lease ran out. (Only the round-trip time of one `hello` is added to the skew budget.)
+//! # Time
+//! Expiry is judged by the **server's** clock: acquisition reads the server time
+//! (`hello.localTime`), so runners on hosts with skewed clocks agree on when a lease ran out.
+//! Renewals extend from that reading plus the time elapsed since on our monotonic clock.
+//!
+//! # The local deadline
+//! Besides the server's `expires_at`, the holder keeps a **local deadline** on its monotonic
+//! clock: the moment the last successful renewal was *sent*, plus the TTL, minus a safety margin
+//! of a fifth of the TTL (for clock-rate differences and the write's own flight). Past it, the
+//! lease counts as lost even if no renewal failed — which is what a process paused by SIGSTOP,
+//! a stalled VM or a long GC pause experiences: it wakes up with no failed renewal, but another
+//! runner may already hold the lock. The runner checks the deadline before every poll of a
+//! migration's future and before every state write.
+//!
+//! # Residual window
+//! A write that a migration had already handed to the socket when the process was paused still
+//! reaches the server after the pause. At most one such write per migration can land after the
+//! lease was lost; every later one is stopped by the deadline check.
 
-use std::fmt;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicI32, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use bson::{doc, Bson, Document};
-use chrono::{DateTime, Utc};
-use mongodb::options::ReturnDocument;
-use mongodb::{Collection, Database};
-use serde::Serialize;
+use mongodb::Database;
+use tokio::sync::Notify;
 
 use crate::error::LockError;
+pub use crate::model::{LockHolder, Runner};
+use crate::store::{self, Fence, Store, StoreError, WritePath};
+pub use crate::store::LOCK_ID;
 
-/// The fixed `_id` of the lock document.
-pub const LOCK_ID: &str = "migrate";
-
-/// Who runs: the host, the process and a token unique to this runner.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct Runner {
-    /// The host name.
-    pub host: String,
-    /// The process id.
-    pub pid: u32,
-    /// A random token identifying this runner (one per [`LeaseLock`]).
-    pub token: String,
-}
-
-impl Runner {
-    /// This process, with a fresh token.
-    pub fn current() -> Self {
-        Runner {
-            host: gethostname::gethostname().to_string_lossy().into_owned(),
-            pid: std::process::id(),
-            token: bson::oid::ObjectId::new().to_hex(),
-        }
-    }
-
-    pub(crate) fn to_document(&self) -> Document {
-        doc! { "host": &self.host, "pid": i64::from(self.pid), "token": &self.token }
-    }
-
-    pub(crate) fn from_document(d: &Document) -> Option<Self> {
-        Some(Runner {
-            host: d.get_str("host").ok()?.to_owned(),
-            pid: match d.get("pid")? {
-                Bson::Int32(p) => u32::try_from(*p).ok()?,
-                Bson::Int64(p) => u32::try_from(*p).ok()?,
-                _ => return None,
-            },
-            token: d.get_str("token").unwrap_or_default().to_owned(),
-        })
-    }
-}
-
-/// The current holder of the lock, as read from the lock document.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct LockHolder {
-    /// The holding runner.
-    pub owner: Runner,
-    /// When it acquired the lease.
-    pub acquired_at: Option<DateTime<Utc>>,
-    /// When the lease runs out unless renewed (server time).
-    pub expires_at: Option<DateTime<Utc>>,
-}
-
-impl fmt::Display for LockHolder {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{} pid {}", self.owner.host, self.owner.pid)?;
-        if let Some(a) = self.acquired_at {
-            write!(f, " since {}", a.format("%Y-%m-%d %H:%M:%S UTC"))?;
-        }
-        if let Some(e) = self.expires_at {
-            write!(f, ", lease until {}", e.format("%Y-%m-%d %H:%M:%S UTC"))?;
-        }
-        Ok(())
-    }
-}
-
-impl LockHolder {
-    pub(crate) fn from_document(d: &Document) -> Option<Self> {
-        Some(LockHolder {
-            owner: Runner::from_document(d.get_document("owner").ok()?)?,
-            acquired_at: d.get_datetime("acquired_at").ok().map(|t| t.to_chrono()),
-            expires_at: d.get_datetime("expires_at").ok().map(|t| t.to_chrono()),
-        })
-    }
-}
+/// The shortest lease a runner accepts: below it, renewals (every third of the lease) cannot
+/// keep up with ordinary latency, and the lock would be stealable at once.
+pub const MIN_LEASE_TTL: Duration = Duration::from_secs(1);
 
 /// The outcome of one acquisition attempt.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -102,28 +45,40 @@ pub enum Attempt {
     Held(Option<LockHolder>),
 }
 
-/// A lease lock on one document of a lock collection.
+#[derive(Debug, Default)]
+struct Shared {
+    /// The server's clock as read at acquisition, and when (on our monotonic clock).
+    clock: Mutex<Option<(bson::DateTime, Instant)>>,
+    /// The local deadline (see the module documentation).
+    deadline: Mutex<Option<Instant>>,
+    /// Set when a renewal or a fenced write found the lease gone.
+    lost: AtomicBool,
+    /// Who held the lock when we found it lost.
+    taken_by: Mutex<Option<LockHolder>>,
+    /// Wakes [`LeaseLock::lost_signal`] waiters.
+    notify: Notify,
+    /// `maxWireVersion` of the server, from the acquisition's `hello`.
+    wire: AtomicI32,
+}
+
+/// A lease lock on the lock document beside a state collection.
 #[derive(Debug, Clone)]
 pub struct LeaseLock {
-    db: Database,
-    coll: Collection<Document>,
+    store: Store,
     me: Runner,
     ttl: Duration,
-    /// The server's clock as last read, and when (on our monotonic clock): renewals extend the
-    /// lease from it without another round trip. Skew is between hosts' wall clocks; elapsed
-    /// time measured here is exact enough for leases of seconds.
-    clock: Arc<std::sync::Mutex<Option<(bson::DateTime, Instant)>>>,
+    shared: Arc<Shared>,
 }
 
 impl LeaseLock {
-    /// A lock in `collection` of `db`, held for leases of `ttl`, owned by a fresh [`Runner`].
+    /// The lock beside state collection `collection` of `db` (in `<collection>_lock`), held
+    /// for leases of `ttl`, owned by a fresh [`Runner`].
     pub fn new(db: &Database, collection: &str, ttl: Duration) -> Self {
         LeaseLock {
-            db: db.clone(),
-            coll: db.collection(collection),
+            store: Store::new(db, collection),
             me: Runner::current(),
             ttl,
-            clock: Arc::default(),
+            shared: Arc::default(),
         }
     }
 
@@ -132,78 +87,151 @@ impl LeaseLock {
         &self.me
     }
 
+    /// The lease length.
+    pub fn ttl(&self) -> Duration {
+        self.ttl
+    }
+
+    /// The store, writing by the path the server supports (known once the lock was taken).
+    pub(crate) fn store(&self) -> Store {
+        let wire = self.shared.wire.load(Ordering::SeqCst);
+        self.store
+            .clone()
+            .with_path(WritePath::for_server((wire > 0).then_some(wire)))
+    }
+
+    fn margin(&self) -> Duration {
+        self.ttl / 5
+    }
+
     fn expiry(&self, now: bson::DateTime) -> bson::DateTime {
-        let ttl = i64::try_from(self.ttl.as_millis()).unwrap_or(i64::MAX);
-        bson::DateTime::from_millis(now.timestamp_millis().saturating_add(ttl))
+        bson::DateTime::from_millis(
+            now.timestamp_millis()
+                .saturating_add(store::millis(self.ttl)),
+        )
     }
 
-    /// The server's clock, from `hello.localTime`; remembered for [`Self::server_now_estimate`].
-    async fn server_now(&self) -> Result<bson::DateTime, LockError> {
-        let hello = self
-            .db
-            .run_command(doc! { "hello": 1 })
-            .await
-            .map_err(|e| LockError::Database(e.to_string()))?;
-        let now = hello.get_datetime("localTime").copied().map_err(|_| {
-            LockError::Database("the server's hello reply has no localTime".to_owned())
-        })?;
-        if let Ok(mut clock) = self.clock.lock() {
-            // Taken after the reply, so an estimate runs behind the server by at most one round
-            // trip: a renewal then sets a lease that short of its TTL, never longer.
-            *clock = Some((now, Instant::now()));
-        }
-        Ok(now)
+    /// The server's clock without a round trip: the acquisition's reading plus the time
+    /// elapsed since. Taken after the reply, so it runs behind the server by at most one round
+    /// trip: a renewal then sets a lease that much short of its TTL, never longer.
+    fn server_now(&self) -> Option<bson::DateTime> {
+        let (at, since) = (*self.shared.clock.lock().ok()?)?;
+        Some(bson::DateTime::from_millis(
+            at.timestamp_millis()
+                .saturating_add(store::millis(since.elapsed())),
+        ))
     }
 
-    /// The server's clock without a round trip, from the last reading plus the time elapsed
-    /// since; reads it when there is none yet.
-    async fn server_now_estimate(&self) -> Result<bson::DateTime, LockError> {
-        let known = self.clock.lock().ok().and_then(|c| *c);
-        match known {
-            Some((at, since)) => {
-                let elapsed = i64::try_from(since.elapsed().as_millis()).unwrap_or(i64::MAX);
-                Ok(bson::DateTime::from_millis(
-                    at.timestamp_millis().saturating_add(elapsed),
-                ))
+    /// Records that a renewal sent at `sent` succeeded: the local deadline moves.
+    pub(crate) fn confirm(&self, sent: Instant) {
+        if let Ok(mut d) = self.shared.deadline.lock() {
+            let next = sent + self.ttl.saturating_sub(self.margin());
+            if d.is_none_or(|cur| next > cur) {
+                *d = Some(next);
             }
-            None => self.server_now().await,
         }
     }
 
-    /// One atomic attempt: take the lease if the document is absent, expired, or already ours.
-    ///
-    /// When the document exists and the filter does not match it, the upsert's insert collides
-    /// on `_id` (duplicate key 11000): that is "held", also for a concurrent upsert that lost.
-    pub async fn try_acquire(&self) -> Result<Attempt, LockError> {
-        let now = self.server_now().await?;
-        let filter = doc! {
-            "_id": LOCK_ID,
-            "$or": [
-                { "expires_at": { "$lt": now } },
-                { "owner.token": &self.me.token },
-            ],
+    /// Whether the lease is gone: a renewal or fenced write found it taken, or the local
+    /// deadline passed.
+    pub fn is_lost(&self) -> bool {
+        if self.shared.lost.load(Ordering::SeqCst) {
+            return true;
+        }
+        let deadline = self.shared.deadline.lock().ok().and_then(|d| *d);
+        deadline.is_none_or(|d| Instant::now() >= d)
+    }
+
+    pub(crate) fn mark_lost(&self, holder: Option<LockHolder>) {
+        if let Ok(mut t) = self.shared.taken_by.lock() {
+            if t.is_none() {
+                *t = holder;
+            }
+        }
+        self.shared.lost.store(true, Ordering::SeqCst);
+        self.shared.notify.notify_waiters();
+    }
+
+    /// The [`LockError::Lost`] of this lease, naming who holds the lock now (one read).
+    pub(crate) async fn lost_error(&self) -> LockError {
+        let known = self.shared.taken_by.lock().ok().and_then(|t| t.clone());
+        let holder = match known {
+            Some(h) => Some(h),
+            None => self.holder().await.ok().flatten(),
         };
-        let update = doc! { "$set": {
-            "owner": self.me.to_document(),
-            "acquired_at": now,
-            "renewed_at": now,
-            "expires_at": self.expiry(now),
-        }};
-        let result = self
-            .coll
-            .find_one_and_update(filter, update)
-            .upsert(true)
-            .return_document(ReturnDocument::After)
-            .await;
-        match result {
-            Ok(_) => Ok(Attempt::Acquired),
-            Err(e) if is_duplicate_key(&e) => Ok(Attempt::Held(self.holder().await?)),
-            Err(e) => Err(LockError::Database(e.to_string())),
+        let holder = holder.filter(|h| h.owner.token != self.me.token);
+        LockError::Lost { holder }
+    }
+
+    /// The fence for a state write now, or [`LockError::Lost`] without a round trip when the
+    /// lease is already known to be gone.
+    pub(crate) fn fence(&self) -> Result<(Fence, Instant), LockError> {
+        if self.is_lost() {
+            self.shared.lost.store(true, Ordering::SeqCst);
+            self.shared.notify.notify_waiters();
+            return Err(LockError::Lost { holder: None });
+        }
+        let now = self.server_now().ok_or(LockError::Lost { holder: None })?;
+        Ok((
+            Fence {
+                token: self.me.token.clone(),
+                now,
+                expires_at: self.expiry(now),
+            },
+            Instant::now(),
+        ))
+    }
+
+    /// Writes `changes` fenced by this lease (see [`Store::commit`]); moves the local deadline
+    /// on success, and marks the lease lost when the fence fails.
+    pub(crate) async fn commit(&self, changes: &[store::Change]) -> Result<(), crate::Error> {
+        let (fence, sent) = match self.fence() {
+            Ok(f) => f,
+            Err(_) => return Err(self.lost_error().await.into()),
+        };
+        match self.store().commit(&fence, changes).await {
+            Ok(()) => {
+                self.confirm(sent);
+                Ok(())
+            }
+            Err(StoreError::Lost) => {
+                self.mark_lost(None);
+                Err(self.lost_error().await.into())
+            }
+            Err(e) => Err(e.into()),
         }
     }
 
-    /// Acquires the lease, retrying until `timeout` has passed. `on_wait` is called with the
-    /// holder when we start waiting and whenever the holder changes.
+    /// One atomic attempt: take the lease if the document is absent, released, expired, or
+    /// already ours.
+    pub async fn try_acquire(&self) -> Result<Attempt, LockError> {
+        let hello = self.store.hello().await?;
+        let now = hello
+            .get_datetime("localTime")
+            .copied()
+            .map_err(|_| LockError::NoServerTime)?;
+        let read_at = Instant::now();
+        if let Ok(wire) = hello.get_i32("maxWireVersion") {
+            self.shared.wire.store(wire, Ordering::SeqCst);
+        }
+        if self.store.try_take_lock(&self.me, now, self.expiry(now)).await? {
+            if let Ok(mut clock) = self.shared.clock.lock() {
+                *clock = Some((now, read_at));
+            }
+            self.shared.lost.store(false, Ordering::SeqCst);
+            if let Ok(mut t) = self.shared.taken_by.lock() {
+                *t = None;
+            }
+            // The lease runs from the server's reading, which preceded our read_at.
+            self.confirm(read_at);
+            Ok(Attempt::Acquired)
+        } else {
+            Ok(Attempt::Held(self.holder().await?))
+        }
+    }
+
+    /// Acquires the lease, retrying until `timeout` has passed (zero: one attempt). `on_wait`
+    /// is called with the holder when we start waiting and whenever the holder changes.
     pub async fn acquire(
         &self,
         timeout: Duration,
@@ -231,105 +259,118 @@ impl LeaseLock {
         }
     }
 
-    /// Renews our lease, failing with [`LockError::Lost`] when it is no longer ours.
-    ///
-    /// Called before every state write: a runner whose lease expired and was taken over must
-    /// not write.
+    /// Renews our lease now, failing with [`LockError::Lost`] when it is no longer ours (or the
+    /// local deadline passed).
     pub async fn ensure_owned(&self) -> Result<(), LockError> {
-        let now = self.server_now_estimate().await?;
-        let renewed = self
-            .coll
-            .update_one(
-                doc! { "_id": LOCK_ID, "owner.token": &self.me.token },
-                doc! { "$set": { "renewed_at": now, "expires_at": self.expiry(now) } },
-            )
-            .await
-            .map_err(|e| LockError::Database(e.to_string()))?;
-        if renewed.matched_count == 1 {
+        let (fence, sent) = match self.fence() {
+            Ok(f) => f,
+            Err(_) => return Err(self.lost_error().await),
+        };
+        if self.store.renew(&fence).await? {
+            self.confirm(sent);
             Ok(())
         } else {
-            Err(LockError::Lost {
-                holder: self.holder().await?,
-            })
+            self.mark_lost(None);
+            Err(self.lost_error().await)
         }
     }
 
-    /// Releases the lease if it is still ours; returns whether it was.
+    /// Releases the lease if it is still ours; returns whether it was. The lock document stays,
+    /// with no owner.
     pub async fn release(&self) -> Result<bool, LockError> {
-        let deleted = self
-            .coll
-            .delete_one(doc! { "_id": LOCK_ID, "owner.token": &self.me.token })
-            .await
-            .map_err(|e| LockError::Database(e.to_string()))?;
-        Ok(deleted.deleted_count == 1)
+        let now = self.server_now().unwrap_or_else(bson::DateTime::now);
+        let released = self.store.release_lock(&self.me.token, now).await?;
+        // Whatever the answer, this runner no longer holds a lease.
+        self.shared.lost.store(true, Ordering::SeqCst);
+        Ok(released)
     }
 
     /// The current holder, whether its lease is still valid or not.
     pub async fn holder(&self) -> Result<Option<LockHolder>, LockError> {
-        read_holder(&self.coll).await
+        Ok(self.store.read_lock().await?.and_then(|l| l.holder()))
+    }
+
+    /// Resolves when the lease is lost: a renewal found it taken, or the local deadline passed.
+    pub(crate) async fn lost_signal(&self) {
+        loop {
+            let notified = self.shared.notify.notified();
+            if self.is_lost() {
+                return;
+            }
+            let deadline = self.shared.deadline.lock().ok().and_then(|d| *d);
+            let Some(deadline) = deadline else { return };
+            tokio::select! {
+                () = notified => {}
+                () = tokio::time::sleep_until(deadline.into()) => {}
+            }
+        }
     }
 
     /// Starts renewing the lease every third of its TTL until the returned guard is dropped or
-    /// [`Heartbeat::stop`]ped. When a renewal finds the lease gone, [`Heartbeat::lost`] turns true.
+    /// [`Heartbeat::stop`]ped. When a renewal finds the lease gone, or the local deadline
+    /// passes, the lease is marked lost and [`Heartbeat::lost`] turns true.
+    ///
+    /// The heartbeat is its own task: on a multi-thread runtime it keeps running while a
+    /// migration blocks its own thread. On a `current_thread` runtime it runs only when the
+    /// migration yields; a migration that blocks longer than the lease then loses it (safely:
+    /// the deadline still stops it).
     pub fn heartbeat(&self) -> Heartbeat {
-        let lost = Arc::new(AtomicBool::new(false));
         let lock = self.clone();
-        let flag = Arc::clone(&lost);
         let period = (self.ttl / 3).max(Duration::from_millis(50));
         let task = tokio::spawn(async move {
             let mut tick = tokio::time::interval(period);
+            tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
             tick.tick().await;
             loop {
                 tick.tick().await;
-                match lock.ensure_owned().await {
-                    Ok(()) => {}
-                    Err(LockError::Lost { .. }) => {
-                        flag.store(true, Ordering::SeqCst);
+                let Ok((fence, sent)) = lock.fence() else {
+                    return;
+                };
+                match lock.store.renew(&fence).await {
+                    Ok(true) => lock.confirm(sent),
+                    Ok(false) => {
+                        let holder = lock.holder().await.ok().flatten();
+                        lock.mark_lost(holder);
                         return;
                     }
-                    // A transient error: the next tick tries again; ensure_owned before each
-                    // state write is what keeps a stale runner from writing.
+                    // A transient error: the next tick tries again, and the local deadline
+                    // stops the run if renewals keep failing.
                     Err(_) => {}
                 }
             }
         });
-        Heartbeat { task, lost }
+        Heartbeat {
+            task,
+            lock: self.clone(),
+        }
     }
 }
 
-/// Reads the holder of the lock in `coll`.
-pub async fn read_holder(coll: &Collection<Document>) -> Result<Option<LockHolder>, LockError> {
-    let found = coll
-        .find_one(doc! { "_id": LOCK_ID })
-        .await
-        .map_err(|e| LockError::Database(e.to_string()))?;
-    Ok(found.as_ref().and_then(LockHolder::from_document))
-}
-
-/// Deletes the lock document whoever holds it, returning the holder it had.
+/// Clears the lock's owner whoever holds it (the document stays), returning the holder it had.
 pub async fn force_release(
     db: &Database,
     collection: &str,
 ) -> Result<Option<LockHolder>, LockError> {
-    let coll: Collection<Document> = db.collection(collection);
-    let found = coll
-        .find_one_and_delete(doc! { "_id": LOCK_ID })
-        .await
-        .map_err(|e| LockError::Database(e.to_string()))?;
-    Ok(found.as_ref().and_then(LockHolder::from_document))
+    let store = Store::new(db, collection);
+    let now = match store.hello().await?.get_datetime("localTime") {
+        Ok(t) => *t,
+        Err(_) => bson::DateTime::now(),
+    };
+    Ok(store.force_release_lock(now).await?)
 }
 
 /// The running lease renewal; aborted on drop.
 #[derive(Debug)]
 pub struct Heartbeat {
     task: tokio::task::JoinHandle<()>,
-    lost: Arc<AtomicBool>,
+    lock: LeaseLock,
 }
 
 impl Heartbeat {
-    /// Whether a renewal found the lease taken over.
+    /// Whether the lease was found lost (taken over, released by `unlock`, or past its local
+    /// deadline).
     pub fn lost(&self) -> bool {
-        self.lost.load(Ordering::SeqCst)
+        self.lock.is_lost()
     }
 
     /// Stops renewing.
@@ -341,14 +382,5 @@ impl Heartbeat {
 impl Drop for Heartbeat {
     fn drop(&mut self) {
         self.task.abort();
-    }
-}
-
-fn is_duplicate_key(e: &mongodb::error::Error) -> bool {
-    use mongodb::error::{ErrorKind, WriteFailure};
-    match e.kind.as_ref() {
-        ErrorKind::Command(c) => c.code == 11000,
-        ErrorKind::Write(WriteFailure::WriteError(w)) => w.code == 11000,
-        _ => e.to_string().contains("E11000"),
     }
 }

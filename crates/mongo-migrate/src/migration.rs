@@ -60,17 +60,35 @@ impl fmt::Debug for Migration {
     }
 }
 
+/// A migration body's error or panic, as the runner records it.
+#[derive(Debug)]
+pub(crate) struct Caught {
+    /// The cause chain (`{:#}`) or `panicked: <message>`.
+    pub message: String,
+    /// Whether a driver error in the chain says a transaction commit's outcome is unknown.
+    pub commit_unknown: bool,
+}
+
 /// Runs a migration's body, turning an error into its cause chain (`{:#}`) and a panic into
 /// `panicked: <message>`: the runner records either, and the harness reports either.
-pub(crate) async fn run_caught<F>(body: F) -> Result<(), String>
+pub(crate) async fn run_caught<F>(body: F) -> Result<(), Caught>
 where
     F: Future<Output = MigrationResult<()>>,
 {
     use futures::FutureExt as _;
     match std::panic::AssertUnwindSafe(body).catch_unwind().await {
         Ok(Ok(())) => Ok(()),
-        Ok(Err(e)) => Err(format!("{e:#}")),
-        Err(panic) => Err(format!("panicked: {}", panic_message(&*panic))),
+        Ok(Err(e)) => Err(Caught {
+            message: format!("{e:#}"),
+            commit_unknown: e
+                .chain()
+                .filter_map(|c| c.downcast_ref::<mongodb::error::Error>())
+                .any(|c| c.contains_label(mongodb::error::UNKNOWN_TRANSACTION_COMMIT_RESULT)),
+        }),
+        Err(panic) => Err(Caught {
+            message: format!("panicked: {}", panic_message(&*panic)),
+            commit_unknown: false,
+        }),
     }
 }
 

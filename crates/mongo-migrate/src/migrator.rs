@@ -1,19 +1,24 @@
 //! The runner: applies and reverts the plan under the lease lock, recording every outcome.
 
 use std::future::Future;
+use std::pin::Pin;
 use std::sync::Arc;
+use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
 use mongodb::Database;
 use serde::Serialize;
 
-use crate::error::{ConfigError, Error, Refusal};
-use crate::lock::{self, LeaseLock};
+use crate::cancel::CancelHandle;
+use crate::error::{ConfigError, Error, LockError, Refusal};
+use crate::lock::{self, LeaseLock, MIN_LEASE_TTL};
+use crate::model::Direction;
 use crate::observer::{Event, Observer, Silent};
 use crate::plan::{self, DownTarget};
-use crate::state::{lock_collection, StateStore};
-use crate::status::{interrupted_message, Direction, Failure, State, Status};
+use crate::status::{interrupted_message, Failure, Status};
+use crate::store::{Change, Store};
 use crate::transaction;
+use crate::verdict::FindingKind;
 use crate::Migration;
 
 /// The state collection pymongo-migrate uses, and our default.
@@ -55,6 +60,8 @@ pub struct DownOptions {
     pub retry: bool,
     /// Go on although the database records migrations this binary lacks.
     pub allow_unknown: bool,
+    /// Run the downgrades of migrations that changed since they were applied.
+    pub allow_changed: bool,
 }
 
 /// One migration a run applied or reverted (or would have, in a dry run).
@@ -125,6 +132,7 @@ pub struct Migrator {
     lock_timeout: Duration,
     lease_ttl: Duration,
     observer: Arc<dyn Observer>,
+    cancel: CancelHandle,
     ctrl_c: bool,
 }
 
@@ -143,6 +151,9 @@ impl std::fmt::Debug for Migrator {
 
 impl Migrator {
     /// A migrator of `migrations` (the generated, checked plan) over `db`.
+    ///
+    /// The client behind `db` must keep retryable writes on (the driver's default): state
+    /// writes rely on them.
     pub fn new(db: Database, migrations: &'static [Migration]) -> Self {
         Migrator {
             db,
@@ -151,6 +162,7 @@ impl Migrator {
             lock_timeout: DEFAULT_LOCK_TIMEOUT,
             lease_ttl: DEFAULT_LEASE_TTL,
             observer: Arc::new(Silent),
+            cancel: CancelHandle::new(),
             ctrl_c: false,
         }
     }
@@ -168,8 +180,10 @@ impl Migrator {
         self
     }
 
-    /// The lease duration (default 30 s), renewed every third of it while migrations run. A
-    /// runner that dies holds the lock at most this long.
+    /// The lease duration (default 30 s, at least [`MIN_LEASE_TTL`]; 10 s or more is
+    /// recommended), renewed every third of it while migrations run. A runner that dies holds
+    /// the lock at most this long; a runner paused longer than about four fifths of it stops
+    /// before its next write.
     pub fn lease_ttl(mut self, ttl: Duration) -> Self {
         self.lease_ttl = ttl;
         self
@@ -181,8 +195,16 @@ impl Migrator {
         self
     }
 
-    /// Stop on Ctrl-C: release the lock and fail with [`Error::Interrupted`] (off by default,
-    /// since an application usually has its own signal handling).
+    /// Runs under `cancel`: cancelling it stops the running migration at once, records it as
+    /// cancelled, releases the lease and fails the run with [`Error::Cancelled`].
+    pub fn cancel_handle(mut self, cancel: CancelHandle) -> Self {
+        self.cancel = cancel;
+        self
+    }
+
+    /// Cancel on Ctrl-C (as a [`CancelHandle`] cancelled with `SIGINT`). Off by default, since
+    /// an application usually has its own signal handling: give it a
+    /// [`cancel_handle`](Self::cancel_handle) instead.
     pub fn handle_ctrl_c(mut self, on: bool) -> Self {
         self.ctrl_c = on;
         self
@@ -203,19 +225,26 @@ impl Migrator {
         &self.collection
     }
 
-    fn store(&self) -> StateStore {
-        StateStore::new(&self.db, &self.collection)
+    fn store(&self) -> Store {
+        Store::new(&self.db, &self.collection)
+    }
+
+    /// Checks the configuration before anything is sent.
+    fn validate(&self, with_lease: bool) -> Result<(), ConfigError> {
+        validate_collection(&self.collection)?;
+        if with_lease && self.lease_ttl < MIN_LEASE_TTL {
+            return Err(ConfigError::LeaseTooShort {
+                ttl: self.lease_ttl,
+            });
+        }
+        Ok(())
     }
 
     /// The state of every migration and the lock's holder: one query, whatever the plan's size.
     pub async fn status(&self) -> Result<Status, Error> {
-        let (records, lock_document) = self
-            .store()
-            .load_with(Some(&lock_collection(&self.collection)))
-            .await?;
-        let holder = lock_document
-            .as_ref()
-            .and_then(lock::LockHolder::from_document);
+        self.validate(false)?;
+        let loaded = self.store().load(true).await?;
+        let holder = loaded.lock.as_ref().and_then(|l| l.holder());
         let now = chrono::Utc::now();
         let live = holder
             .as_ref()
@@ -223,7 +252,7 @@ impl Migrator {
             .map(|h| h.owner.token.clone());
         Ok(Status::build(
             self.migrations,
-            &records,
+            &loaded.records,
             holder,
             live.as_deref(),
         ))
@@ -236,73 +265,38 @@ impl Migrator {
 
     /// Applies pending migrations as `options` say.
     ///
+    /// Refuses, before anything runs, over the first finding of the [verdict](crate::Verdict)
+    /// that `options` do not allow, in its precedence order: failed (`retry`), changed
+    /// (`allow_changed`), unknown (`allow_unknown`), out of order (`allow_out_of_order`).
+    ///
     /// If a migration about to run is transactional, the server is asked first whether it runs
     /// transactions ([`transaction::support`]); if not, the run fails with
     /// [`ConfigError::TransactionsUnsupported`] before any migration runs. Dry runs and fake
     /// runs run nothing and skip the check.
     pub async fn up_with(&self, options: &UpOptions) -> Result<Report, Error> {
+        self.validate(!options.dry_run)?;
         let to = match &options.to {
             Some(name) => Some(plan::position(self.migrations, name)?),
             None => None,
         };
-        let refuse = |status: &Status| -> Result<(), Error> {
-            if !options.allow_unknown {
-                refuse_unknown(status)?;
-            }
-            if !options.allow_out_of_order {
-                let applied_before: Vec<String> = status
-                    .out_of_order()
-                    .map(|m| {
-                        format!(
-                            "{} (applied, but not its dependency {})",
-                            m.name,
-                            m.unapplied_dependencies.join(", ")
-                        )
-                    })
-                    .collect();
-                if !applied_before.is_empty() {
-                    return Err(Refusal::OutOfOrder { applied_before }.into());
-                }
-            }
-            if !options.allow_changed {
-                let changed: Vec<String> = status.changed().map(|m| m.name.to_owned()).collect();
-                if !changed.is_empty() {
-                    return Err(Refusal::Changed { changed }.into());
-                }
-            }
-            if !options.retry {
-                let failed: Vec<String> = status
-                    .in_state(State::Failed)
-                    .map(|m| m.name.to_owned())
-                    .chain(
-                        status
-                            .unknown
-                            .iter()
-                            .filter(|u| u.failure.is_some())
-                            .map(|u| u.name.clone()),
-                    )
-                    .collect();
-                if !failed.is_empty() {
-                    return Err(Refusal::FailedRecord { failed }.into());
-                }
-            }
-            Ok(())
-        };
         if options.dry_run {
             let status = self.status().await?;
-            refuse(&status)?;
+            refuse_up(&status, options)?;
             let steps = plan::up_steps(self.migrations, &status, to, options.retry);
             return Ok(self.dry_report(Direction::Up, options.fake, &steps));
         }
-        self.with_lock(|lock| async move {
-            let (status, interrupted) = self.load_locked(&lock).await?;
-            refuse(&status)?;
+        self.with_lock(|lease| async move {
+            let (status, carry, interrupted) = self.load_locked(&lease).await?;
+            if let Err(refusal) = refuse_up(&status, options) {
+                self.flush(&lease, carry).await?;
+                return Err(refusal);
+            }
             let steps = plan::up_steps(self.migrations, &status, to, options.retry);
             if !options.fake {
                 self.preflight(&steps).await?;
             }
             let mut report = self.report(Direction::Up, options.fake, interrupted);
-            self.run_steps(&lock, Direction::Up, &steps, options.fake, &mut report)
+            self.run_steps(&lease, Direction::Up, &steps, options.fake, carry, &mut report)
                 .await?;
             Ok(report)
         })
@@ -316,34 +310,66 @@ impl Migrator {
 
     /// Rolls back as `options` say.
     ///
-    /// Transactional downgrades get the same pre-flight as [`up_with`](Self::up_with).
+    /// Refuses when the database records unknown migrations (unless `allow_unknown`), when a
+    /// migration outside the set still depends on one inside it, and when a migration to roll
+    /// back changed since it was applied (unless `allow_changed`): the downgrade that would run
+    /// is not the one reviewed with the upgrade. Transactional downgrades get the same
+    /// pre-flight as [`up_with`](Self::up_with).
     pub async fn down_with(&self, options: &DownOptions) -> Result<Report, Error> {
+        self.validate(!options.dry_run)?;
         if let DownTarget::To(name) = &options.target {
             plan::position(self.migrations, name)?;
         }
         if options.dry_run {
             let status = self.status().await?;
-            if !options.allow_unknown {
-                refuse_unknown(&status)?;
-            }
-            let steps = plan::down_steps(self.migrations, &status, &options.target, options.retry)?;
+            let steps = self.down_plan(&status, options)?;
             return Ok(self.dry_report(Direction::Down, options.fake, &steps));
         }
-        self.with_lock(|lock| async move {
-            let (status, interrupted) = self.load_locked(&lock).await?;
-            if !options.allow_unknown {
-                refuse_unknown(&status)?;
-            }
-            let steps = plan::down_steps(self.migrations, &status, &options.target, options.retry)?;
+        self.with_lock(|lease| async move {
+            let (status, carry, interrupted) = self.load_locked(&lease).await?;
+            let steps = match self.down_plan(&status, options) {
+                Ok(steps) => steps,
+                Err(refusal) => {
+                    self.flush(&lease, carry).await?;
+                    return Err(refusal);
+                }
+            };
             if !options.fake {
                 self.preflight(&steps).await?;
             }
             let mut report = self.report(Direction::Down, options.fake, interrupted);
-            self.run_steps(&lock, Direction::Down, &steps, options.fake, &mut report)
+            self.run_steps(&lease, Direction::Down, &steps, options.fake, carry, &mut report)
                 .await?;
             Ok(report)
         })
         .await
+    }
+
+    fn down_plan(&self, status: &Status, options: &DownOptions) -> Result<Vec<usize>, Error> {
+        let verdict = status.verdict();
+        if !options.allow_unknown {
+            let unknown = verdict.names(FindingKind::Unknown);
+            if !unknown.is_empty() {
+                return Err(Refusal::Unknown {
+                    unknown: unknown.to_vec(),
+                }
+                .into());
+            }
+        }
+        let steps = plan::down_steps(self.migrations, status, &options.target, options.retry)?;
+        if !options.allow_changed {
+            let changed = verdict.names(FindingKind::Changed);
+            let changed: Vec<String> = steps
+                .iter()
+                .map(|&i| self.migrations[i].name)
+                .filter(|n| changed.iter().any(|c| c == n))
+                .map(str::to_owned)
+                .collect();
+            if !changed.is_empty() {
+                return Err(Refusal::ChangedDowngrade { changed }.into());
+            }
+        }
+        Ok(steps)
     }
 
     /// Accepts edits to applied migrations: records the binary's checksum for those marked
@@ -356,46 +382,48 @@ impl Migrator {
     /// A name that is not in the plan, or not changed, is a usage error; lock and database
     /// errors as for [`up`](Self::up).
     pub async fn accept_changes(&self, names: &[String]) -> Result<Vec<AcceptedChange>, Error> {
+        self.validate(true)?;
         for name in names {
             plan::position(self.migrations, name)?;
         }
-        self.with_lock(|lock| async move {
-            let (status, _interrupted) = self.load_locked(&lock).await?;
+        self.with_lock(|lease| async move {
+            let (status, mut carry, _interrupted) = self.load_locked(&lease).await?;
             let changed: Vec<&crate::status::MigrationStatus> = status.changed().collect();
             for name in names {
                 if !changed.iter().any(|m| m.name == name.as_str()) {
+                    self.flush(&lease, carry).await?;
                     return Err(ConfigError::NotChanged { name: name.clone() }.into());
                 }
             }
-            let store = self.store();
             let mut accepted = Vec::new();
             for m in changed {
                 if !names.is_empty() && !names.iter().any(|n| n.as_str() == m.name) {
                     continue;
                 }
-                lock.ensure_owned().await?;
-                store
-                    .accept_checksum(
-                        m.name,
-                        m.recorded_checksum.as_deref(),
-                        m.checksum,
-                        lock.runner(),
-                    )
-                    .await?;
+                carry.push(Change::AcceptChecksum {
+                    name: m.name.to_owned(),
+                    previous: m.recorded_checksum.clone(),
+                    checksum: m.checksum.to_owned(),
+                    runner: lease.runner().clone(),
+                });
                 accepted.push(AcceptedChange {
                     name: m.name,
                     previous: m.recorded_checksum.clone(),
                     checksum: m.checksum,
                 });
             }
+            self.flush(&lease, carry).await?;
             Ok(accepted)
         })
         .await
     }
 
-    /// Force-releases the lock whoever holds it, returning the holder it had.
+    /// Force-releases the lock whoever holds it, returning the holder it had. The lock document
+    /// stays, with no owner: a runner that still believes it holds the lease finds it gone at
+    /// its next renewal or state write, and stops.
     pub async fn unlock(&self) -> Result<Option<lock::LockHolder>, Error> {
-        Ok(lock::force_release(&self.db, &lock_collection(&self.collection)).await?)
+        self.validate(false)?;
+        Ok(lock::force_release(&self.db, &self.collection).await?)
     }
 
     /// The pre-flight of transactional migrations: when any of `steps` is transactional, asks
@@ -420,7 +448,7 @@ impl Migrator {
                 reason,
             }
             .into()),
-            Err(e) => Err(Error::Preflight(e.to_string())),
+            Err(e) => Err(Error::Preflight(e)),
         }
     }
 
@@ -450,58 +478,93 @@ impl Migrator {
         }
     }
 
-    /// Acquires the lock, runs `work` with the heartbeat going, and releases the lock whatever
-    /// happened (error, panic-turned-error, Ctrl-C).
+    /// Acquires the lease, runs `work` with the heartbeat going, and releases the lease
+    /// whatever happened (error, panic-turned-error, cancellation, lost lease).
     async fn with_lock<'s, F, Fut, T>(&'s self, work: F) -> Result<T, Error>
     where
         F: FnOnce(LeaseLock) -> Fut,
         Fut: Future<Output = Result<T, Error>> + 's,
     {
-        let lock = LeaseLock::new(&self.db, &lock_collection(&self.collection), self.lease_ttl);
+        let _ctrl_c = self.ctrl_c.then(|| {
+            let cancel = self.cancel.clone();
+            AbortOnDrop(tokio::spawn(async move {
+                if tokio::signal::ctrl_c().await.is_ok() {
+                    cancel.cancel("SIGINT");
+                }
+            }))
+        });
+        let lease = LeaseLock::new(&self.db, &self.collection, self.lease_ttl);
         let timeout = self.lock_timeout;
-        lock.acquire(timeout, |holder| {
-            self.observer.on_event(&Event::LockWait { holder, timeout })
-        })
-        .await?;
-        self.observer.on_event(&Event::LockAcquired);
-        let heartbeat = lock.heartbeat();
-        let job = work(lock.clone());
-        let result = if self.ctrl_c {
-            tokio::select! {
-                r = job => r,
-                () = ctrl_c() => Err(Error::Interrupted),
-            }
-        } else {
-            job.await
+        let acquired = tokio::select! {
+            r = lease.acquire(timeout, |holder| {
+                self.observer.on_event(&Event::LockWait { holder, timeout })
+            }) => r,
+            () = self.cancel.cancelled() => return Err(self.cancelled(None)),
         };
+        acquired?;
+        self.observer.on_event(&Event::LockAcquired);
+        let heartbeat = lease.heartbeat();
+        let result = work(lease.clone()).await;
         heartbeat.stop();
-        let released = lock.release().await;
+        let released = lease.release().await;
         let value = result?;
         released?;
         Ok(value)
     }
 
-    /// Loads the state under the lock. Any in-progress marker was left by a runner that is gone
-    /// (we hold the lock): it becomes a failure record, reported as interrupted.
-    async fn load_locked(&self, lock: &LeaseLock) -> Result<(Status, Vec<String>), Error> {
-        let store = self.store();
-        let records = store.load().await?;
+    fn cancelled(&self, migration: Option<&str>) -> Error {
+        Error::Cancelled {
+            reason: self
+                .cancel
+                .reason()
+                .unwrap_or_else(|| "request".to_owned()),
+            migration: migration.map(str::to_owned),
+        }
+    }
+
+    /// Loads the state under the lock (one query). What it finds to repair is returned as
+    /// changes to write with the first fenced write of the run, not written apart:
+    /// - in-progress markers left by a runner that is gone (we hold the lock) become failure
+    ///   records, reported as interrupted;
+    /// - surplus shared documents of a name are removed, keeping one (the applied one).
+    async fn load_locked(
+        &self,
+        lease: &LeaseLock,
+    ) -> Result<(Status, Vec<Change>, Vec<String>), Error> {
+        let loaded = lease.store().load(false).await?;
+        let mut carry = Vec::new();
+        for (name, ids) in &loaded.duplicates {
+            self.observer.on_event(&Event::Deduplicated {
+                name,
+                removed: ids.len(),
+            });
+            carry.extend(
+                ids.iter()
+                    .map(|id| Change::RemoveDuplicate { id: id.clone() }),
+            );
+        }
         let mut interrupted = Vec::new();
-        let mut names: Vec<&String> = records
+        let mut names: Vec<&String> = loaded
+            .records
             .iter()
             .filter(|(_, r)| r.in_progress.is_some())
             .map(|(n, _)| n)
             .collect();
         names.sort();
         for name in names {
-            if let Some((at, dir, by)) = &records[name].in_progress {
+            if let Some(p) = &loaded.records[name].in_progress {
                 let failure = Failure {
-                    failed_at: *at,
-                    direction: *dir,
-                    error: interrupted_message(*at, *dir, by),
+                    failed_at: p.started_at,
+                    direction: p.direction,
+                    error: interrupted_message(p.started_at, p.direction, &p.by),
                 };
-                lock.ensure_owned().await?;
-                store.record_interrupted(name, *dir, &failure.error).await?;
+                carry.push(Change::Failed {
+                    name: name.clone(),
+                    direction: p.direction,
+                    error: failure.error.clone(),
+                    duration_ms: None,
+                    runner: None,
+                });
                 self.observer.on_event(&Event::Interrupted {
                     name,
                     failure: &failure,
@@ -510,74 +573,87 @@ impl Migrator {
             }
         }
         Ok((
-            Status::build(self.migrations, &records, None, None),
+            Status::build(self.migrations, &loaded.records, None, None),
+            carry,
             interrupted,
         ))
     }
 
+    /// Writes `changes` now, fenced, when there are any.
+    async fn flush(&self, lease: &LeaseLock, changes: Vec<Change>) -> Result<(), Error> {
+        if changes.is_empty() {
+            return Ok(());
+        }
+        lease.commit(&changes).await
+    }
+
+    /// Runs `steps`, recording each outcome with as few fenced writes as the order allows: a
+    /// migration's outcome is written together with the next one's start (one command between
+    /// two migrations), and fake steps are all written at once.
     async fn run_steps(
         &self,
-        lock: &LeaseLock,
+        lease: &LeaseLock,
         direction: Direction,
         steps: &[usize],
         fake: bool,
+        mut carry: Vec<Change>,
         report: &mut Report,
     ) -> Result<(), Error> {
-        let store = self.store();
-        let runner = lock.runner();
+        let runner = lease.runner().clone();
+        // Outcomes written with `carry`, announced once it is written.
+        let mut done: Vec<(&'static str, Duration)> = Vec::new();
         for (n, &i) in steps.iter().enumerate() {
             let m = &self.migrations[i];
-            lock.ensure_owned().await?;
-            if !fake {
-                store.begin(m.name, direction, runner).await?;
+            if self.cancel.is_cancelled() {
+                self.flush_done(lease, direction, fake, &mut carry, &mut done, report)
+                    .await?;
+                return Err(self.cancelled(None));
             }
-            self.observer.on_event(&Event::Start {
+            let start = Event::Start {
                 name: m.name,
                 direction,
                 index: n + 1,
                 total: steps.len(),
                 fake,
-            });
-            let started = Instant::now();
-            let outcome = if fake {
-                Ok(())
-            } else {
-                let f = match direction {
-                    Direction::Up => m.upgrade,
-                    Direction::Down => m.downgrade,
-                };
-                let body = crate::progress::scope(m.name, Arc::clone(&self.observer), f(&self.db));
-                crate::migration::run_caught(body).await
             };
+            if fake {
+                self.observer.on_event(&start);
+                carry.push(outcome_change(m, direction, 0, &runner, true));
+                done.push((m.name, Duration::ZERO));
+                continue;
+            }
+            if !m.transactional {
+                carry.push(Change::Begin {
+                    name: m.name.to_owned(),
+                    direction,
+                    runner: runner.clone(),
+                });
+            }
+            self.flush_done(lease, direction, fake, &mut carry, &mut done, report)
+                .await?;
+            self.observer.on_event(&start);
+            let started = Instant::now();
+            let outcome = self.run_body(lease, m, direction, &runner).await;
             let elapsed = started.elapsed();
             let ms = i64::try_from(elapsed.as_millis()).unwrap_or(i64::MAX);
-            // A runner whose lease was taken over must not write: the new holder will find
-            // our in-progress marker and report the migration as interrupted.
-            lock.ensure_owned().await?;
             match outcome {
-                Ok(()) => {
-                    match direction {
-                        Direction::Up => {
-                            store
-                                .record_applied(m.name, m.checksum, ms, runner, fake)
-                                .await?
-                        }
-                        Direction::Down => store.record_reverted(m.name, ms, runner, fake).await?,
-                    }
-                    self.observer.on_event(&Event::Finish {
-                        name: m.name,
-                        direction,
-                        elapsed,
-                        fake,
-                    });
-                    report.steps.push(Step {
-                        name: m.name,
-                        duration_ms: Some(ms),
-                    });
+                Outcome::Done if m.transactional => {
+                    // Recorded inside its transaction: committed means applied.
+                    self.finished(m.name, direction, elapsed, fake, report);
                 }
-                Err(error) => {
-                    store
-                        .record_failed(m.name, direction, &error, ms, runner)
+                Outcome::Done => {
+                    carry.push(outcome_change(m, direction, ms, &runner, false));
+                    done.push((m.name, elapsed));
+                }
+                Outcome::Failed(error) => {
+                    lease
+                        .commit(&[Change::Failed {
+                            name: m.name.to_owned(),
+                            direction,
+                            error: error.clone(),
+                            duration_ms: Some(ms),
+                            runner: Some(runner.clone()),
+                        }])
                         .await?;
                     self.observer.on_event(&Event::Failed {
                         name: m.name,
@@ -591,25 +667,304 @@ impl Migrator {
                         error,
                     });
                 }
+                Outcome::Cancelled => {
+                    let reason = self
+                        .cancel
+                        .reason()
+                        .unwrap_or_else(|| "request".to_owned());
+                    let error = format!(
+                        "cancelled by {reason} at {} after {:.1} s; its effects may be partial",
+                        chrono::Utc::now().format("%Y-%m-%d %H:%M:%S UTC"),
+                        elapsed.as_secs_f64()
+                    );
+                    lease
+                        .commit(&[Change::Failed {
+                            name: m.name.to_owned(),
+                            direction,
+                            error: error.clone(),
+                            duration_ms: Some(ms),
+                            runner: Some(runner.clone()),
+                        }])
+                        .await?;
+                    self.observer.on_event(&Event::Failed {
+                        name: m.name,
+                        direction,
+                        elapsed,
+                        error: &error,
+                    });
+                    return Err(self.cancelled(Some(m.name)));
+                }
+                // Nothing more is written: the new holder finds our in-progress marker and
+                // reports the migration as interrupted.
+                Outcome::Lost => return Err(lease.lost_error().await.into()),
             }
+        }
+        self.flush_done(lease, direction, fake, &mut carry, &mut done, report)
+            .await
+    }
+
+    /// Writes `carry` (when not empty) and announces the outcomes it recorded.
+    async fn flush_done(
+        &self,
+        lease: &LeaseLock,
+        direction: Direction,
+        fake: bool,
+        carry: &mut Vec<Change>,
+        done: &mut Vec<(&'static str, Duration)>,
+        report: &mut Report,
+    ) -> Result<(), Error> {
+        if carry.is_empty() {
+            return Ok(());
+        }
+        lease.commit(carry).await?;
+        carry.clear();
+        for (name, elapsed) in done.drain(..) {
+            self.finished(name, direction, elapsed, fake, report);
         }
         Ok(())
     }
+
+    fn finished(
+        &self,
+        name: &'static str,
+        direction: Direction,
+        elapsed: Duration,
+        fake: bool,
+        report: &mut Report,
+    ) {
+        self.observer.on_event(&Event::Finish {
+            name,
+            direction,
+            elapsed,
+            fake,
+        });
+        report.steps.push(Step {
+            name,
+            duration_ms: Some(i64::try_from(elapsed.as_millis()).unwrap_or(i64::MAX)),
+        });
+    }
+
+    /// Runs one migration's body while the lease holds and the run is not cancelled.
+    ///
+    /// The body's future is polled only while the lease is live (see [`Fenced`]), and dropped
+    /// at once when the lease is lost or the run is cancelled, so no further command of it is
+    /// sent. A transactional body records its outcome inside its transaction, after reading
+    /// the lock document there to check the lease.
+    async fn run_body(
+        &self,
+        lease: &LeaseLock,
+        m: &'static Migration,
+        direction: Direction,
+        runner: &crate::model::Runner,
+    ) -> Outcome {
+        let f = match direction {
+            Direction::Up => m.upgrade,
+            Direction::Down => m.downgrade,
+        };
+        let body = crate::progress::scope(m.name, Arc::clone(&self.observer), f(&self.db));
+        let fenced = Fenced {
+            inner: Box::pin(body),
+            lease: lease.clone(),
+        };
+        let caught = async {
+            if m.transactional {
+                let hook = self.commit_hook(lease, m, direction, runner);
+                transaction::with_commit_hook(hook, crate::migration::run_caught(fenced)).await
+            } else {
+                crate::migration::run_caught(fenced).await
+            }
+        };
+        let result = tokio::select! {
+            biased;
+            () = self.cancel.cancelled() => return Outcome::Cancelled,
+            () = lease.lost_signal() => return Outcome::Lost,
+            r = caught => r,
+        };
+        if lease.is_lost() {
+            return Outcome::Lost;
+        }
+        match result {
+            Ok(()) => Outcome::Done,
+            Err(caught) if m.transactional && caught.commit_unknown => {
+                // The commit's outcome stayed unknown after every retry: the state says
+                // whether it happened, since the record was written inside the transaction.
+                match self.store().load(false).await {
+                    Ok(loaded) => {
+                        let applied = loaded
+                            .records
+                            .get(m.name)
+                            .is_some_and(|r| r.applied.is_some());
+                        if applied == (direction == Direction::Up) {
+                            Outcome::Done
+                        } else {
+                            Outcome::Failed(caught.message)
+                        }
+                    }
+                    Err(_) => Outcome::Failed(caught.message),
+                }
+            }
+            Err(caught) => Outcome::Failed(caught.message),
+        }
+    }
+
+    /// What a transactional migration does just before its commit: check the lease by reading
+    /// the lock document in the transaction, and record the outcome in it.
+    fn commit_hook(
+        &self,
+        lease: &LeaseLock,
+        m: &'static Migration,
+        direction: Direction,
+        runner: &crate::model::Runner,
+    ) -> transaction::CommitHook {
+        let lease = lease.clone();
+        let runner = runner.clone();
+        let started = Instant::now();
+        Arc::new(move |session| {
+            let lease = lease.clone();
+            let runner = runner.clone();
+            Box::pin(async move {
+                let Ok((fence, _)) = lease.fence() else {
+                    return Err(anyhow::Error::new(LockError::Lost { holder: None }));
+                };
+                let ms = i64::try_from(started.elapsed().as_millis()).unwrap_or(i64::MAX);
+                let change = outcome_change(m, direction, ms, &runner, false);
+                match lease
+                    .store()
+                    .commit_in_transaction(session, &fence.token, fence.now, &[change])
+                    .await
+                {
+                    Ok(()) => Ok(()),
+                    Err(crate::store::StoreError::Lost) => {
+                        lease.mark_lost(None);
+                        Err(anyhow::Error::new(LockError::Lost { holder: None }))
+                    }
+                    Err(e) => Err(anyhow::Error::new(e)),
+                }
+            })
+        })
+    }
 }
 
-fn refuse_unknown(status: &Status) -> Result<(), Error> {
-    if status.unknown.is_empty() {
-        return Ok(());
-    }
-    Err(Refusal::Unknown {
-        unknown: status.unknown.iter().map(|u| u.name.clone()).collect(),
-    }
-    .into())
+/// How a migration's body ended.
+enum Outcome {
+    Done,
+    Failed(String),
+    Cancelled,
+    Lost,
 }
 
-async fn ctrl_c() {
-    if tokio::signal::ctrl_c().await.is_err() {
-        // No signal handler could be installed: never resolve, the run goes on.
-        std::future::pending::<()>().await;
+/// The change recording a successful upgrade or downgrade of `m`.
+fn outcome_change(
+    m: &Migration,
+    direction: Direction,
+    duration_ms: i64,
+    runner: &crate::model::Runner,
+    fake: bool,
+) -> Change {
+    match direction {
+        Direction::Up => Change::Applied {
+            name: m.name.to_owned(),
+            checksum: m.checksum.to_owned(),
+            duration_ms,
+            runner: runner.clone(),
+            fake,
+        },
+        Direction::Down => Change::Reverted {
+            name: m.name.to_owned(),
+            duration_ms,
+            runner: runner.clone(),
+            fake,
+        },
     }
+}
+
+/// A migration's future, polled only while the lease is live.
+///
+/// Every poll first checks the lease's local deadline and lost flag, so a runner that wakes
+/// from a pause (SIGSTOP, a stalled VM) past its lease does not poll the migration again: the
+/// migration sends no further command. Only a write already on the wire before the pause can
+/// still land.
+struct Fenced<F> {
+    inner: Pin<Box<F>>,
+    lease: LeaseLock,
+}
+
+impl<F> Future for Fenced<F>
+where
+    F: Future<Output = crate::MigrationResult<()>>,
+{
+    type Output = crate::MigrationResult<()>;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        if self.lease.is_lost() {
+            return Poll::Ready(Err(anyhow::Error::new(LockError::Lost { holder: None })));
+        }
+        self.inner.as_mut().poll(cx)
+    }
+}
+
+/// Aborts a task when dropped.
+struct AbortOnDrop(tokio::task::JoinHandle<()>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
+
+/// The refusal of `up` over `status`: the first finding, in precedence order, that `options`
+/// do not allow.
+fn refuse_up(status: &Status, options: &UpOptions) -> Result<(), Error> {
+    for finding in status.verdict().findings {
+        let names = finding.names;
+        let refusal = match finding.kind {
+            FindingKind::Failed if !options.retry => Refusal::FailedRecord { failed: names },
+            FindingKind::Changed if !options.allow_changed => Refusal::Changed { changed: names },
+            FindingKind::Unknown if !options.allow_unknown => Refusal::Unknown { unknown: names },
+            FindingKind::OutOfOrder if !options.allow_out_of_order => Refusal::OutOfOrder {
+                applied_before: status
+                    .out_of_order()
+                    .map(|m| {
+                        format!(
+                            "{} (applied, but not its dependency {})",
+                            m.name,
+                            m.unapplied_dependencies.join(", ")
+                        )
+                    })
+                    .collect(),
+            },
+            _ => continue,
+        };
+        return Err(refusal.into());
+    }
+    Ok(())
+}
+
+/// Checks `name` as a state collection: a name MongoDB accepts, outside `system.`.
+pub(crate) fn validate_collection(name: &str) -> Result<(), ConfigError> {
+    let bad = |reason| ConfigError::BadCollection {
+        name: name.to_owned(),
+        reason,
+    };
+    if name.is_empty() {
+        return Err(bad("the name is empty"));
+    }
+    if name.starts_with("system.") {
+        return Err(bad("`system.` collections belong to the server"));
+    }
+    if name.contains('$') {
+        return Err(bad("MongoDB collection names cannot contain `$`"));
+    }
+    if name.contains('\0') {
+        return Err(bad("MongoDB collection names cannot contain a NUL character"));
+    }
+    if name.starts_with('.') || name.ends_with('.') {
+        return Err(bad("a collection name cannot start or end with `.`"));
+    }
+    if name.len() > 200 {
+        return Err(bad(
+            "the name is too long: with `_details` and the database name it would pass MongoDB's 255-byte namespace limit",
+        ));
+    }
+    Ok(())
 }

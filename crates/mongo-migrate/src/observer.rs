@@ -2,8 +2,8 @@
 
 use std::time::Duration;
 
-use crate::lock::LockHolder;
-use crate::status::{Direction, Failure};
+use crate::model::{Direction, LockHolder};
+use crate::status::Failure;
 
 /// Something that happened during a run.
 #[derive(Debug, Clone, Copy)]
@@ -24,6 +24,14 @@ pub enum Event<'a> {
         name: &'a str,
         /// The failure record written for it.
         failure: &'a Failure,
+    },
+    /// The state collection held several documents of one name (pymongo-migrate keeps no
+    /// unique index); the surplus ones are removed under the lock, keeping the applied one.
+    Deduplicated {
+        /// The migration name.
+        name: &'a str,
+        /// How many documents are removed.
+        removed: usize,
     },
     /// A migration starts.
     Start {

@@ -1,51 +1,14 @@
 //! The state of every migration, as the binary's plan and the database's records combine.
 
 use std::collections::HashMap;
-use std::fmt;
-
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 
-use crate::lock::{LockHolder, Runner};
-use crate::state::Record;
+pub use crate::model::Direction;
+use crate::model::{LockHolder, Runner};
+use crate::store::Record;
+use crate::verdict::Verdict;
 use crate::Migration;
-
-/// Upgrade or downgrade.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Direction {
-    /// Applying (`upgrade`).
-    Up,
-    /// Reverting (`downgrade`).
-    Down,
-}
-
-impl Direction {
-    /// `"up"` or `"down"`, as stored.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Direction::Up => "up",
-            Direction::Down => "down",
-        }
-    }
-
-    pub(crate) fn parse(s: &str) -> Option<Self> {
-        match s {
-            "up" => Some(Direction::Up),
-            "down" => Some(Direction::Down),
-            _ => None,
-        }
-    }
-}
-
-impl fmt::Display for Direction {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            Direction::Up => "upgrade",
-            Direction::Down => "downgrade",
-        })
-    }
-}
 
 /// Where one migration of the plan stands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -159,7 +122,7 @@ impl Status {
             let failure = record.and_then(failure_of);
             let running = record
                 .and_then(|r| r.in_progress.as_ref())
-                .is_some_and(|(_, _, by)| Some(by.token.as_str()) == live_runner);
+                .is_some_and(|p| Some(p.by.token.as_str()) == live_runner);
             let failure = if running { None } else { failure };
             let state = if running {
                 State::Running
@@ -247,28 +210,30 @@ impl Status {
             .filter(|m| !m.unapplied_dependencies.is_empty())
     }
 
-    /// Whether nothing is pending, failed, running, changed or unknown.
+    /// The one verdict over this status: every finding, in precedence order.
+    pub fn verdict(&self) -> Verdict {
+        Verdict::of(self)
+    }
+
+    /// Whether nothing is pending, failed, running, changed, unknown or out of order.
     pub fn is_clean(&self) -> bool {
-        self.migrations
-            .iter()
-            .all(|m| m.state == State::Applied && m.checksum_state != ChecksumState::Changed)
-            && self.unknown.is_empty()
+        self.verdict().is_clean()
     }
 }
 
 /// A failure record, or the interruption an orphaned in-progress marker stands for.
 fn failure_of(r: &Record) -> Option<Failure> {
-    if let Some((at, dir, by)) = &r.in_progress {
+    if let Some(p) = &r.in_progress {
         return Some(Failure {
-            failed_at: *at,
-            direction: *dir,
-            error: interrupted_message(*at, *dir, by),
+            failed_at: p.started_at,
+            direction: p.direction,
+            error: interrupted_message(p.started_at, p.direction, &p.by),
         });
     }
-    r.failure.as_ref().map(|(at, dir, error)| Failure {
-        failed_at: *at,
-        direction: *dir,
-        error: error.clone(),
+    r.failure.as_ref().map(|f| Failure {
+        failed_at: f.at,
+        direction: f.direction,
+        error: f.error.clone(),
     })
 }
 

@@ -24,12 +24,30 @@
 //! call it like any other migration. An operation that does not pass `&mut tx.session` runs
 //! *outside* the transaction and is not rolled back.
 
+use std::future::Future;
+use std::sync::Arc;
 use std::time::Duration;
 
 use mongodb::error::{TRANSIENT_TRANSACTION_ERROR, UNKNOWN_TRANSACTION_COMMIT_RESULT};
 use mongodb::{ClientSession, Database};
 
 use crate::migration::{BoxFuture, MigrationResult};
+
+/// What the runner does inside a transaction just before committing it: check the lease and
+/// record the migration's outcome, so that the commit that applies the migration also records
+/// it (commit means applied).
+pub(crate) type CommitHook =
+    Arc<dyn for<'s> Fn(&'s mut ClientSession) -> BoxFuture<'s, MigrationResult<()>> + Send + Sync>;
+
+tokio::task_local! {
+    static COMMIT_HOOK: CommitHook;
+}
+
+/// Runs `future` (a transactional migration's shim) with `hook` called before each commit.
+/// Outside such a scope (the round-trip harness, a test calling the shim) nothing is recorded.
+pub(crate) async fn with_commit_hook<F: Future>(hook: CommitHook, future: F) -> F::Output {
+    COMMIT_HOOK.scope(hook, future).await
+}
 
 /// How many times the whole body runs at most when the server labels an error
 /// `TransientTransactionError` (a write conflict, a primary step-down).
@@ -97,6 +115,17 @@ where
                 continue 'transaction;
             }
             return Err(error);
+        }
+        if let Ok(hook) = COMMIT_HOOK.try_with(Arc::clone) {
+            if let Err(error) = hook(&mut tx.session).await {
+                let _ = tx.session.abort_transaction().await;
+                if has_label(&error, TRANSIENT_TRANSACTION_ERROR) && attempt < MAX_ATTEMPTS {
+                    attempt += 1;
+                    backoff(attempt).await;
+                    continue 'transaction;
+                }
+                return Err(error);
+            }
         }
         let mut commit_attempt = 1;
         loop {

@@ -15,12 +15,13 @@ use mongo_migrate::{
 };
 
 const LOCK: &str = "pymongo_migrate_lock";
+const STATE: &str = "pymongo_migrate";
 
 #[tokio::test]
 async fn one_holder_at_a_time_and_release_frees_it() {
     let t = test_database("lock_basic").await;
-    let a = LeaseLock::new(&t.db, LOCK, Duration::from_secs(30));
-    let b = LeaseLock::new(&t.db, LOCK, Duration::from_secs(30));
+    let a = LeaseLock::new(&t.db, STATE, Duration::from_secs(30));
+    let b = LeaseLock::new(&t.db, STATE, Duration::from_secs(30));
     assert_eq!(a.try_acquire().await.expect("a"), Attempt::Acquired);
     // Re-acquiring our own lease renews it.
     assert_eq!(a.try_acquire().await.expect("a again"), Attempt::Acquired);
@@ -42,7 +43,7 @@ async fn one_holder_at_a_time_and_release_frees_it() {
 async fn concurrent_attempts_give_exactly_one_holder() {
     let t = test_database("lock_race").await;
     let locks: Vec<LeaseLock> = (0..8)
-        .map(|_| LeaseLock::new(&t.db, LOCK, Duration::from_secs(30)))
+        .map(|_| LeaseLock::new(&t.db, STATE, Duration::from_secs(30)))
         .collect();
     let attempts = futures::future::join_all(locks.iter().map(|l| l.try_acquire())).await;
     let acquired = attempts
@@ -56,9 +57,9 @@ async fn concurrent_attempts_give_exactly_one_holder() {
 #[tokio::test]
 async fn waiting_times_out_naming_the_holder() {
     let t = test_database("lock_wait").await;
-    let a = LeaseLock::new(&t.db, LOCK, Duration::from_secs(30));
+    let a = LeaseLock::new(&t.db, STATE, Duration::from_secs(30));
     a.try_acquire().await.expect("a");
-    let b = LeaseLock::new(&t.db, LOCK, Duration::from_secs(30));
+    let b = LeaseLock::new(&t.db, STATE, Duration::from_secs(30));
     let mut seen = Vec::new();
     let err = b
         .acquire(Duration::from_millis(600), |h| seen.push(h.cloned()))
@@ -81,10 +82,10 @@ async fn waiting_times_out_naming_the_holder() {
 #[tokio::test]
 async fn an_expired_lease_is_taken_over_and_the_stale_owner_cannot_renew() {
     let t = test_database("lock_expire").await;
-    let dead = LeaseLock::new(&t.db, LOCK, Duration::from_millis(400));
+    let dead = LeaseLock::new(&t.db, STATE, Duration::from_millis(400));
     dead.try_acquire().await.expect("dead");
     // No heartbeat: the holder "died". The next runner waits until the lease runs out.
-    let next = LeaseLock::new(&t.db, LOCK, Duration::from_secs(30));
+    let next = LeaseLock::new(&t.db, STATE, Duration::from_secs(30));
     next.acquire(Duration::from_secs(10), |_| {})
         .await
         .expect("takeover");
@@ -103,10 +104,10 @@ async fn an_expired_lease_is_taken_over_and_the_stale_owner_cannot_renew() {
 #[tokio::test]
 async fn the_heartbeat_keeps_a_short_lease_alive() {
     let t = test_database("lock_heartbeat").await;
-    let a = LeaseLock::new(&t.db, LOCK, Duration::from_millis(600));
+    let a = LeaseLock::new(&t.db, STATE, Duration::from_millis(600));
     a.try_acquire().await.expect("a");
     let beat = a.heartbeat();
-    let b = LeaseLock::new(&t.db, LOCK, Duration::from_secs(30));
+    let b = LeaseLock::new(&t.db, STATE, Duration::from_secs(30));
     // Five lease lengths: without renewal b would get it.
     let err = b
         .acquire(Duration::from_secs(3), |_| {})
@@ -120,15 +121,18 @@ async fn the_heartbeat_keeps_a_short_lease_alive() {
 #[tokio::test]
 async fn force_release_shows_the_holder() {
     let t = test_database("lock_force").await;
-    let a = LeaseLock::new(&t.db, LOCK, Duration::from_secs(30));
+    let a = LeaseLock::new(&t.db, STATE, Duration::from_secs(30));
     a.try_acquire().await.expect("a");
-    let holder = force_release(&t.db, LOCK)
+    let holder = force_release(&t.db, STATE)
         .await
         .expect("force")
         .expect("a holder");
     assert_eq!(holder.owner, *a.runner());
-    assert!(docs(&t.db, LOCK).await.is_empty());
-    assert!(force_release(&t.db, LOCK).await.expect("again").is_none());
+    // The document stays, with no owner: a runner that still believes it holds the lease
+    // finds it gone at its next renewal or fenced write.
+    assert!(common::lock_free(&t.db).await);
+    assert!(a.ensure_owned().await.is_err(), "a's lease is gone");
+    assert!(force_release(&t.db, STATE).await.expect("again").is_none());
     let m = Migrator::new(t.db.clone(), &[]);
     assert!(m.unlock().await.expect("unlock").is_none());
 }
@@ -207,7 +211,7 @@ async fn a_runner_that_lost_its_lease_stops_before_writing_state() {
 #[tokio::test]
 async fn a_second_migrator_waits_then_finds_nothing_to_do() {
     let t = test_database("lock_two_migrators").await;
-    let holder = LeaseLock::new(&t.db, LOCK, Duration::from_millis(500));
+    let holder = LeaseLock::new(&t.db, STATE, Duration::from_millis(500));
     holder.try_acquire().await.expect("held");
     static AFTER: &[Migration] = &[Migration {
         name: "0001_after",

@@ -24,7 +24,7 @@ async fn a_renewal_is_one_update_and_keeps_the_lease_with_the_server_clock() {
     }));
     let client = Client::with_options(options).unwrap();
     let db = client.database(t.name());
-    let lock = LeaseLock::new(&db, "pymongo_migrate_lock", Duration::from_secs(30));
+    let lock = LeaseLock::new(&db, "pymongo_migrate", Duration::from_secs(30));
     lock.acquire(Duration::from_secs(5), |_| {}).await.unwrap();
     let before = lock.holder().await.unwrap().unwrap().expires_at.unwrap();
     commands.lock().unwrap().clear();

@@ -52,12 +52,14 @@ pub struct GlobalArgs {
     pub lock_timeout: Duration,
 
     /// Lease length of the lock, renewed every third of it. A runner that dies blocks others at
-    /// most this long.
+    /// most this long; one paused past about four fifths of it stops before its next write.
+    /// At least 1s; 10s or more is recommended.
     #[arg(long, env = "MONGO_MIGRATE_LEASE_TTL", default_value = "30s", value_parser = parse_duration, global = true)]
     pub lease_ttl: Duration,
 
-    /// How long to wait for the server to answer (server selection timeout; exit code 3).
-    #[arg(long, env = "MONGO_MIGRATE_SERVER_TIMEOUT", default_value = "10s", value_parser = parse_duration, global = true)]
+    /// How long to wait for the server to answer (server selection timeout; exit code 3). Must
+    /// stay below a third of --lease-ttl, so that renewals have room.
+    #[arg(long, env = "MONGO_MIGRATE_SERVER_TIMEOUT", default_value = "5s", value_parser = parse_duration, global = true)]
     pub server_timeout: Duration,
 
     /// The migrations directory `new` writes to [default: the app's `migrations/`].
@@ -167,6 +169,10 @@ pub struct DownArgs {
     /// Go on although the database records migrations this binary does not contain.
     #[arg(long)]
     pub allow_unknown: bool,
+    /// Run the downgrades of migrations that changed since they were applied (by default they
+    /// are refused: the downgrade that would run is not the one reviewed with the upgrade).
+    #[arg(long)]
+    pub allow_changed: bool,
 }
 
 /// Options of `status`.

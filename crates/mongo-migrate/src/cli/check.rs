@@ -5,7 +5,7 @@ use serde::Serialize;
 use super::args::{Format, FormatArgs};
 use super::status::Summary;
 use super::{print_json, CliError, Ctx};
-use crate::{exit_code, State, Status};
+use crate::{exit_code, FindingKind, Status};
 
 /// The JSON document of `migrate check --format json`.
 #[derive(Debug, Serialize)]
@@ -54,46 +54,34 @@ pub(crate) async fn run(args: &FormatArgs, ctx: &Ctx<'_>) -> Result<u8, CliError
     Ok(doc.exit_code)
 }
 
+/// The check document: the verdict's findings by kind, and the exit code of the first.
 fn findings(status: &Status) -> CheckDocument<'_> {
-    let failed: Vec<&str> = status
-        .migrations
-        .iter()
-        .filter(|m| m.state == State::Failed)
-        .map(|m| m.name)
-        .collect();
-    let changed: Vec<&str> = status.changed().map(|m| m.name).collect();
-    let unknown: Vec<&str> = status.unknown.iter().map(|u| u.name.as_str()).collect();
-    let out_of_order: Vec<&str> = status.out_of_order().map(|m| m.name).collect();
-    // A migration another runner is applying right now is not done: pending, not failed.
-    let pending: Vec<&str> = status
-        .migrations
-        .iter()
-        .filter(|m| matches!(m.state, State::Pending | State::Running))
-        .map(|m| m.name)
-        .collect();
-    // The worst finding decides the code.
-    let code = if !failed.is_empty() {
-        exit_code::FAILED_RECORD
-    } else if !changed.is_empty() {
-        exit_code::CHANGED
-    } else if !unknown.is_empty() {
-        exit_code::UNKNOWN
-    } else if !out_of_order.is_empty() {
-        exit_code::OUT_OF_ORDER
-    } else if !pending.is_empty() {
-        exit_code::PENDING
-    } else {
-        exit_code::SUCCESS
+    let verdict = status.verdict();
+    let names = |kind: FindingKind| -> Vec<&str> {
+        verdict.names(kind).iter().map(|n| {
+            // Borrow from the status, whose lifetime the document has.
+            status
+                .migrations
+                .iter()
+                .map(|m| m.name)
+                .chain(status.unknown.iter().map(|u| u.name.as_str()))
+                .find(|s| *s == n.as_str())
+                .unwrap_or("")
+        })
+        .collect()
     };
+    let code = verdict
+        .worst()
+        .map_or(exit_code::SUCCESS, |f| exit_code::of_finding(f.kind));
     CheckDocument {
         schema: "mongo-migrate/check/v1",
         ok: code == exit_code::SUCCESS,
         exit_code: code,
         summary: Summary::of(status),
-        failed,
-        changed,
-        unknown,
-        out_of_order,
-        pending,
+        failed: names(FindingKind::Failed),
+        changed: names(FindingKind::Changed),
+        unknown: names(FindingKind::Unknown),
+        out_of_order: names(FindingKind::OutOfOrder),
+        pending: names(FindingKind::Pending),
     }
 }

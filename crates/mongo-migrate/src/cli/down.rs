@@ -20,6 +20,7 @@ pub(crate) async fn run(args: &DownArgs, ctx: &Ctx<'_>) -> Result<u8, CliError> 
         fake: args.fake,
         retry: args.retry,
         allow_unknown: args.allow_unknown,
+        allow_changed: args.allow_changed,
     };
     let started = Instant::now();
     match migrator.down_with(&options).await {

@@ -27,6 +27,7 @@ mod graph;
 mod new;
 mod plan;
 mod progress;
+mod signals;
 mod status;
 mod style;
 mod unlock;
@@ -38,10 +39,12 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
 
+use std::sync::OnceLock;
+
 use clap::Parser;
 
 use crate::error::ConfigError;
-use crate::{exit_code, Migration, Migrator};
+use crate::{exit_code, CancelHandle, Migration, Migrator};
 use args::{Cli, Command, GlobalArgs};
 pub use style::Style;
 
@@ -55,9 +58,9 @@ pub struct App {
 /// What a subcommand can fail with, beyond the library's errors.
 #[derive(Debug, thiserror::Error)]
 pub enum CliError {
-    /// A library error.
+    /// A library error (boxed: it is large, and errors travel through every `?`).
     #[error(transparent)]
-    Migrate(#[from] crate::Error),
+    Migrate(Box<crate::Error>),
     /// `migrate new` could not write the file.
     #[error(transparent)]
     Scaffold(#[from] mongo_migrate_build::scaffold::ScaffoldError),
@@ -67,6 +70,12 @@ pub enum CliError {
     /// Writing the output failed.
     #[error("cannot write output: {0}")]
     Output(#[from] std::io::Error),
+}
+
+impl From<crate::Error> for CliError {
+    fn from(e: crate::Error) -> Self {
+        CliError::Migrate(Box::new(e))
+    }
 }
 
 impl CliError {
@@ -87,28 +96,36 @@ pub(crate) struct Ctx<'a> {
     pub global: &'a GlobalArgs,
     pub style: Style,
     pub terminal: bool,
+    /// Cancelled by SIGTERM or SIGINT.
+    pub cancel: CancelHandle,
+    /// The hosts of the URI, once connected: an unreachable server is named in the error.
+    pub hosts: OnceLock<String>,
 }
 
 impl Ctx<'_> {
     /// Connects and builds the migrator with the global options.
     pub async fn migrator(&self) -> Result<Migrator, CliError> {
-        let uri = self
-            .global
-            .uri
-            .as_deref()
-            .ok_or(crate::Error::from(ConfigError::NoUri))?;
-        let conn = crate::connect(
-            uri,
-            self.global.database.as_deref(),
-            self.global.server_timeout,
-        )
-        .await?;
+        let g = self.global;
+        if g.lease_ttl < crate::lock::MIN_LEASE_TTL {
+            return Err(crate::Error::from(ConfigError::LeaseTooShort { ttl: g.lease_ttl }).into());
+        }
+        if g.server_timeout >= g.lease_ttl / 3 {
+            return Err(crate::Error::from(ConfigError::ServerTimeoutTooLong {
+                timeout: g.server_timeout,
+                ttl: g.lease_ttl,
+            })
+            .into());
+        }
+        crate::migrator::validate_collection(&g.collection).map_err(crate::Error::from)?;
+        let uri = g.uri.as_deref().ok_or(crate::Error::from(ConfigError::NoUri))?;
+        let conn = crate::connect(uri, g.database.as_deref(), g.server_timeout).await?;
+        let _ = self.hosts.set(conn.hosts.clone());
         Ok(Migrator::new(conn.db, self.app.migrations)
-            .collection(self.global.collection.clone())
-            .lock_timeout(self.global.lock_timeout)
-            .lease_ttl(self.global.lease_ttl)
+            .collection(g.collection.clone())
+            .lock_timeout(g.lock_timeout)
+            .lease_ttl(g.lease_ttl)
             .observer(Arc::new(progress::Progress::new(self.style, self.terminal)))
-            .handle_ctrl_c(true))
+            .cancel_handle(self.cancel.clone()))
     }
 }
 
@@ -168,8 +185,14 @@ impl App {
             global: &cli.global,
             style,
             terminal,
+            cancel: CancelHandle::new(),
+            hosts: OnceLock::new(),
         };
+        // At least two workers, also on a one-core machine: the lease's heartbeat must keep
+        // running while a migration blocks its own thread.
+        let workers = std::thread::available_parallelism().map_or(2, |n| n.get().max(2));
         let runtime = match tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(workers)
             .enable_all()
             .build()
         {
@@ -179,19 +202,60 @@ impl App {
                 return ExitCode::from(exit_code::DATABASE_ERROR);
             }
         };
-        let result = runtime.block_on(dispatch(&cli.command, &ctx));
+        let result = runtime.block_on(async {
+            let signals = signals::install(ctx.cancel.clone());
+            let holds_lock = matches!(
+                cli.command,
+                Command::Up(_) | Command::Down(_) | Command::AcceptChanges(_)
+            );
+            if holds_lock {
+                // The runner sees the cancellation, records it and releases the lease itself.
+                dispatch(&cli.command, &ctx).await
+            } else {
+                tokio::select! {
+                    r = dispatch(&cli.command, &ctx) => r,
+                    () = ctx.cancel.cancelled() => Ok(signals::exit_code(&ctx.cancel)),
+                }
+            }
+            .inspect(|_| drop(signals))
+        });
         match result {
             Ok(code) => ExitCode::from(code),
             Err(e) => {
-                let message = match cli.global.uri.as_deref() {
-                    Some(uri) => crate::redact_text(&e.to_string(), uri),
-                    None => e.to_string(),
-                };
+                let mut message = error_chain(&e);
+                if let CliError::Migrate(m) = &e {
+                    if m.is_unreachable() {
+                        if let Some(hosts) = ctx.hosts.get() {
+                            message = format!(
+                                "cannot reach the MongoDB server at {hosts} within {:?}: {message}",
+                                cli.global.server_timeout
+                            );
+                        }
+                    }
+                }
+                if let Some(uri) = cli.global.uri.as_deref() {
+                    message = crate::redact_text(&message, uri);
+                }
                 eprintln!("{} {message}", style.error("error:"));
                 ExitCode::from(e.exit_code())
             }
         }
     }
+}
+
+/// An error and its causes, `outer: inner: …`, each cause shown once.
+fn error_chain(e: &dyn std::error::Error) -> String {
+    let mut text = e.to_string();
+    let mut source = e.source();
+    while let Some(s) = source {
+        let part = s.to_string();
+        if !text.contains(&part) {
+            text.push_str(": ");
+            text.push_str(&part);
+        }
+        source = s.source();
+    }
+    text
 }
 
 async fn dispatch(command: &Command, ctx: &Ctx<'_>) -> Result<u8, CliError> {
@@ -231,25 +295,29 @@ pub(crate) fn emit(text: &str) -> Result<(), CliError> {
     }
 }
 
-/// A `.env` parse error as `path:line:column: …`: dotenvy reports the offending line's text and
-/// a column, not the line number.
+/// A `.env` parse error as `path:line:column: …`, never quoting the line: it may hold a
+/// password. dotenvy reports the offending line's text and a column, not the line number.
 fn dotenv_error(e: &dotenvy::Error) -> String {
     let path = std::env::current_dir()
         .map(|d| d.join(".env"))
         .unwrap_or_else(|_| PathBuf::from(".env"));
-    if let dotenvy::Error::LineParse(line, index) = e {
-        let number = std::fs::read_to_string(&path).ok().and_then(|text| {
-            text.lines()
-                .position(|l| l.trim_end() == line.trim_end())
-                .map(|n| n + 1)
-        });
-        if let Some(number) = number {
-            return format!(
-                "{}:{number}:{}: cannot parse this line of .env: {line:?}",
-                path.display(),
-                index + 1
-            );
+    match e {
+        dotenvy::Error::LineParse(line, index) => {
+            let number = std::fs::read_to_string(&path).ok().and_then(|text| {
+                text.lines()
+                    .position(|l| l.trim_end() == line.trim_end())
+                    .map(|n| n + 1)
+            });
+            match number {
+                Some(n) => crate::dotenv_location_message(&path, n, index + 1),
+                None => format!(
+                    "{}: cannot parse a line of .env (at column {})",
+                    path.display(),
+                    index + 1
+                ),
+            }
         }
+        dotenvy::Error::Io(io) => format!("cannot read {}: {io}", path.display()),
+        _ => format!("cannot read {}", path.display()),
     }
-    format!("cannot read {}: {e}", path.display())
 }

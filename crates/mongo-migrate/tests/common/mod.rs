@@ -81,6 +81,14 @@ macro_rules! migration {
     };
 }
 
+/// Whether nobody holds the lock: its document is absent, or released (no owner).
+pub async fn lock_free(db: &Database) -> bool {
+    docs(db, "pymongo_migrate_lock")
+        .await
+        .iter()
+        .all(|d| matches!(d.get("owner"), None | Some(mongo_migrate::bson::Bson::Null)))
+}
+
 /// Ignores the database: for type-checking shims.
 pub fn noop(_db: &Database) -> BoxFuture<'_, MigrationResult<()>> {
     Box::pin(async { Ok(()) })

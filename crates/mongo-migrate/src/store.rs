@@ -1,0 +1,970 @@
+//! The one boundary between the runner and its bookkeeping: every read and write of the state,
+//! details and lock documents goes through here, as typed documents.
+//!
+//! - `<collection>` (default `pymongo_migrate`) holds exactly `{_id, name, applied: date|null}`
+//!   per migration, as pymongo-migrate 1.0.0 writes it. pymongo-migrate rebuilds a document
+//!   with `MigrationState(**doc)`, a dataclass of exactly `name` and `applied`, so any extra
+//!   field would crash it; and it writes with `replace_one`, which would wipe extra fields.
+//! - `<collection>_details` holds everything else, one [`DetailsDoc`] per migration with
+//!   `_id: <name>`: checksum, duration, who applied it, the in-progress marker, the failure.
+//! - `<collection>_lock` holds one [`LockDoc`], `_id: "migrate"`. It is never deleted by this
+//!   version: releasing clears its owner, so the fence below can rely on it being present.
+//!
+//! # Concerns
+//! Whatever the connection string says, this module reads from the **primary** with **majority**
+//! read concern, and writes with **majority** write concern and **journaling**: a runner must
+//! never judge the state from a lagging secondary, and a failover must never roll back a lock
+//! or an `applied` record. The URI's settings keep applying to the migrations' own operations.
+//! Every write is a single-document operation or a `bulkWrite` of them, which the driver retries
+//! once on a retryable error (a step-down, a dropped connection), so a failover at a state write
+//! does not turn a completed migration into an interrupted one.
+//!
+//! # Fenced writes
+//! [`Store::commit`] writes a group of state changes only while the lease is ours:
+//! - on servers with `bulkWrite` (MongoDB 8.0+) it is **one** ordered `bulkWrite` whose first
+//!   operation is an owner-filtered upsert of the lock document. When the document belongs to
+//!   someone else the upsert's insert collides on `_id` (E11000) and, the bulk being ordered,
+//!   nothing after it is written;
+//! - elsewhere, an owner-filtered `update` of the lock document immediately before the writes,
+//!   each its own command ([`WritePath::Separate`]).
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use bson::{doc, Bson, Document};
+use futures::TryStreamExt;
+use mongodb::options::{
+    Acknowledgment, CollectionOptions, DeleteOneModel, ReadConcern, ReadPreference,
+    SelectionCriteria, UpdateOneModel, WriteConcern, WriteModel,
+};
+use mongodb::{ClientSession, Collection, Database, Namespace};
+use serde::{Deserialize, Serialize};
+
+use crate::model::{Direction, LockHolder, Runner};
+
+/// The fixed `_id` of the lock document.
+pub const LOCK_ID: &str = "migrate";
+
+/// The tool and version written into the details of every migration we run.
+pub const TOOL: &str = concat!("mongo-migrate ", env!("CARGO_PKG_VERSION"));
+
+/// The name of the details collection beside state collection `collection`.
+pub fn details_collection(collection: &str) -> String {
+    format!("{collection}_details")
+}
+
+/// The name of the lock collection beside state collection `collection`.
+pub fn lock_collection(collection: &str) -> String {
+    format!("{collection}_lock")
+}
+
+/// How state writes reach the server.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WritePath {
+    /// One ordered, fenced `bulkWrite` per group (MongoDB 8.0+).
+    Bulk,
+    /// An owner-filtered lock update, then one command per write (servers without `bulkWrite`).
+    Separate,
+}
+
+impl WritePath {
+    /// The environment variable that forces [`WritePath::Separate`] (`separate`), so the fallback
+    /// runs under the same tests on a server that has `bulkWrite`.
+    pub const ENV: &'static str = "MONGO_MIGRATE_STATE_WRITES";
+
+    /// The path for a server whose `hello` reports `max_wire_version` (25 is MongoDB 8.0).
+    pub(crate) fn for_server(max_wire_version: Option<i32>) -> Self {
+        let forced = std::env::var(Self::ENV).is_ok_and(|v| v.eq_ignore_ascii_case("separate"));
+        if forced || max_wire_version.unwrap_or(0) < 25 {
+            WritePath::Separate
+        } else {
+            WritePath::Bulk
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Documents
+
+/// A shared state document, as pymongo-migrate writes it.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub(crate) struct StateDoc {
+    #[serde(rename = "_id")]
+    pub id: Bson,
+    pub name: String,
+    #[serde(default)]
+    pub applied: Option<bson::DateTime>,
+}
+
+/// Our details document of one migration. Every field is optional: documents written by older
+/// versions lack the newer ones, and later versions may add fields this one ignores.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(default)]
+pub(crate) struct DetailsDoc {
+    #[serde(rename = "_id")]
+    pub name: String,
+    pub checksum: Option<String>,
+    pub duration_ms: Option<i64>,
+    pub applied_by: Option<Runner>,
+    pub tool: Option<String>,
+    pub fake: Option<bool>,
+    pub started_at: Option<bson::DateTime>,
+    pub direction: Option<Direction>,
+    pub started_by: Option<Runner>,
+    pub failed_at: Option<bson::DateTime>,
+    pub failed_direction: Option<Direction>,
+    pub error: Option<String>,
+    pub reverted_at: Option<bson::DateTime>,
+}
+
+/// The lock document.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(default)]
+pub(crate) struct LockDoc {
+    #[serde(rename = "_id")]
+    pub id: String,
+    /// `None` (stored as `null`) while nobody holds it.
+    pub owner: Option<Runner>,
+    pub acquired_at: Option<bson::DateTime>,
+    pub renewed_at: Option<bson::DateTime>,
+    pub expires_at: Option<bson::DateTime>,
+    pub released_at: Option<bson::DateTime>,
+}
+
+impl LockDoc {
+    /// The holder, when the document names an owner.
+    pub fn holder(&self) -> Option<LockHolder> {
+        Some(LockHolder {
+            owner: self.owner.clone()?,
+            acquired_at: self.acquired_at.map(bson::DateTime::to_chrono),
+            expires_at: self.expires_at.map(bson::DateTime::to_chrono),
+        })
+    }
+}
+
+/// The field names this module writes, each named once.
+mod field {
+    pub const NAME: &str = "name";
+    pub const APPLIED: &str = "applied";
+    pub const OWNER: &str = "owner";
+    pub const OWNER_TOKEN: &str = "owner.token";
+    pub const EXPIRES_AT: &str = "expires_at";
+    pub const RENEWED_AT: &str = "renewed_at";
+    pub const ACQUIRED_AT: &str = "acquired_at";
+    pub const RELEASED_AT: &str = "released_at";
+    pub const CHECKSUM: &str = "checksum";
+    pub const STARTED: [&str; 3] = ["started_at", "direction", "started_by"];
+    pub const FAILED: [&str; 3] = ["failed_at", "failed_direction", "error"];
+    pub const REVERTED_AT: &str = "reverted_at";
+    pub const ACCEPTED: &str = "accepted_checksum_change";
+}
+
+/// What the state collections say about one migration name.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Record {
+    /// The shared `applied` field: `Some` when applied.
+    pub applied: Option<chrono::DateTime<chrono::Utc>>,
+    /// The checksum recorded at apply time.
+    pub checksum: Option<String>,
+    /// How long the migration took, in milliseconds.
+    pub duration_ms: Option<i64>,
+    /// Who applied (or reverted) it.
+    pub applied_by: Option<Runner>,
+    /// Whether the last apply or revert was faked.
+    pub fake: bool,
+    /// Set while a runner executes it.
+    pub in_progress: Option<InProgress>,
+    /// The failure record.
+    pub failure: Option<FailureRecord>,
+}
+
+/// The in-progress marker: a runner started this migration and has not recorded an outcome.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InProgress {
+    /// When it started.
+    pub started_at: chrono::DateTime<chrono::Utc>,
+    /// In which direction.
+    pub direction: Direction,
+    /// By whom.
+    pub by: Runner,
+}
+
+/// A recorded failure, cancellation or interruption.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FailureRecord {
+    /// When.
+    pub at: chrono::DateTime<chrono::Utc>,
+    /// In which direction.
+    pub direction: Direction,
+    /// The error, as recorded.
+    pub error: String,
+}
+
+impl Record {
+    fn read_details(&mut self, d: DetailsDoc) {
+        self.checksum = d.checksum;
+        self.duration_ms = d.duration_ms;
+        self.applied_by = d.applied_by;
+        self.fake = d.fake.unwrap_or(false);
+        if let (Some(at), Some(direction), Some(by)) = (d.started_at, d.direction, d.started_by) {
+            self.in_progress = Some(InProgress {
+                started_at: at.to_chrono(),
+                direction,
+                by,
+            });
+        }
+        if let Some(at) = d.failed_at {
+            self.failure = Some(FailureRecord {
+                at: at.to_chrono(),
+                direction: d.failed_direction.unwrap_or(Direction::Up),
+                error: d.error.unwrap_or_default(),
+            });
+        }
+    }
+}
+
+/// The state as read in one query.
+#[derive(Debug, Clone, Default)]
+pub struct Loaded {
+    /// Every recorded name.
+    pub records: HashMap<String, Record>,
+    /// The lock document, when it was asked for and exists.
+    pub(crate) lock: Option<LockDoc>,
+    /// Surplus shared documents of a name (pymongo-migrate keeps no unique index): the `_id`s
+    /// to remove so that one document per name remains, by name.
+    pub duplicates: Vec<(String, Vec<Bson>)>,
+}
+
+// ---------------------------------------------------------------------------------------------
+// Errors
+
+/// Reading or writing the state, details or lock collections failed.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// A database command failed.
+    #[error("{operation} on collection {collection} failed")]
+    Database {
+        /// The collection.
+        collection: String,
+        /// What was being done.
+        operation: &'static str,
+        /// The driver's error.
+        #[source]
+        source: mongodb::error::Error,
+    },
+    /// The fence found the lease held by someone else (or released): nothing was written.
+    #[error("the lease is no longer ours")]
+    Lost,
+    /// A collection we would write to holds documents that are not migration state.
+    #[error(
+        "collection {collection} holds documents that are not {what}: found {found}"
+    )]
+    Foreign {
+        /// The collection.
+        collection: String,
+        /// What it should hold.
+        what: &'static str,
+        /// The first foreign document's field names (never its values).
+        found: String,
+    },
+}
+
+impl StoreError {
+    /// The driver error underneath, if any.
+    pub fn driver_error(&self) -> Option<&mongodb::error::Error> {
+        match self {
+            StoreError::Database { source, .. } => Some(source),
+            _ => None,
+        }
+    }
+}
+
+fn db_err<'a>(
+    collection: &'a str,
+    operation: &'static str,
+) -> impl FnOnce(mongodb::error::Error) -> StoreError + 'a {
+    move |source| StoreError::Database {
+        collection: collection.to_owned(),
+        operation,
+        source,
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Writes
+
+/// A fence: the lease this runner believes it holds, and the renewal the fenced write carries.
+#[derive(Debug, Clone)]
+pub(crate) struct Fence {
+    pub token: String,
+    pub now: bson::DateTime,
+    pub expires_at: bson::DateTime,
+}
+
+impl Fence {
+    fn filter(&self) -> Document {
+        doc! { "_id": LOCK_ID, field::OWNER_TOKEN: &self.token }
+    }
+
+    fn renewal(&self) -> Document {
+        doc! { "$set": { field::RENEWED_AT: self.now, field::EXPIRES_AT: self.expires_at } }
+    }
+}
+
+/// One change of the recorded state.
+#[derive(Debug, Clone)]
+pub(crate) enum Change {
+    /// Marks `name` as running: a crash leaves this marker, and the next runner reports the
+    /// migration as interrupted.
+    Begin {
+        name: String,
+        direction: Direction,
+        runner: Runner,
+    },
+    /// Records `name` as applied.
+    Applied {
+        name: String,
+        checksum: String,
+        duration_ms: i64,
+        runner: Runner,
+        fake: bool,
+    },
+    /// Records `name` as not applied (`applied: null`, the document kept, as pymongo-migrate does).
+    Reverted {
+        name: String,
+        duration_ms: i64,
+        runner: Runner,
+        fake: bool,
+    },
+    /// Records a failure, cancellation or interruption; `applied` is left as it was.
+    Failed {
+        name: String,
+        direction: Direction,
+        error: String,
+        duration_ms: Option<i64>,
+        runner: Option<Runner>,
+    },
+    /// Records `checksum` as `name`'s applied checksum, keeping the previous one beside it.
+    AcceptChecksum {
+        name: String,
+        previous: Option<String>,
+        checksum: String,
+        runner: Runner,
+    },
+    /// Removes a surplus shared document of a name.
+    RemoveDuplicate { id: Bson },
+}
+
+/// A single-document write: where, which document, and what.
+enum Write {
+    Update {
+        state: bool,
+        filter: Document,
+        update: Document,
+        upsert: bool,
+    },
+    Delete {
+        filter: Document,
+    },
+}
+
+fn unset(fields: &[&str]) -> Document {
+    fields.iter().map(|f| ((*f).to_owned(), Bson::from(""))).collect()
+}
+
+fn runner_bson(r: &Runner) -> Bson {
+    bson::to_bson(r).unwrap_or(Bson::Null)
+}
+
+impl Change {
+    fn writes(&self, now: bson::DateTime) -> Vec<Write> {
+        let details = |name: &str, update: Document| Write::Update {
+            state: false,
+            filter: doc! { "_id": name },
+            update,
+            upsert: true,
+        };
+        match self {
+            Change::Begin {
+                name,
+                direction,
+                runner,
+            } => vec![details(
+                name,
+                doc! { "$set": {
+                    field::STARTED[0]: now,
+                    field::STARTED[1]: direction.as_str(),
+                    field::STARTED[2]: runner_bson(runner),
+                }},
+            )],
+            Change::Applied {
+                name,
+                checksum,
+                duration_ms,
+                runner,
+                fake,
+            } => {
+                let mut unsets = unset(&field::STARTED);
+                unsets.extend(unset(&field::FAILED));
+                unsets.insert(field::REVERTED_AT, "");
+                vec![
+                    // The shared document first: it is the truth both tools read.
+                    Write::Update {
+                        state: true,
+                        filter: doc! { field::NAME: name },
+                        update: doc! { "$set": { field::APPLIED: now } },
+                        upsert: true,
+                    },
+                    details(
+                        name,
+                        doc! {
+                            "$set": {
+                                field::CHECKSUM: checksum,
+                                "duration_ms": duration_ms,
+                                "applied_by": runner_bson(runner),
+                                "tool": TOOL,
+                                "fake": fake,
+                            },
+                            "$unset": unsets,
+                        },
+                    ),
+                ]
+            }
+            Change::Reverted {
+                name,
+                duration_ms,
+                runner,
+                fake,
+            } => {
+                let mut unsets = unset(&field::STARTED);
+                unsets.extend(unset(&field::FAILED));
+                unsets.insert(field::CHECKSUM, "");
+                vec![
+                    Write::Update {
+                        state: true,
+                        filter: doc! { field::NAME: name },
+                        update: doc! { "$set": { field::APPLIED: Bson::Null } },
+                        upsert: false,
+                    },
+                    details(
+                        name,
+                        doc! {
+                            "$set": {
+                                field::REVERTED_AT: now,
+                                "duration_ms": duration_ms,
+                                "applied_by": runner_bson(runner),
+                                "tool": TOOL,
+                                "fake": fake,
+                            },
+                            "$unset": unsets,
+                        },
+                    ),
+                ]
+            }
+            Change::Failed {
+                name,
+                direction,
+                error,
+                duration_ms,
+                runner,
+            } => {
+                let mut set = doc! {
+                    field::FAILED[0]: now,
+                    field::FAILED[1]: direction.as_str(),
+                    field::FAILED[2]: error,
+                };
+                if let Some(ms) = duration_ms {
+                    set.insert("duration_ms", ms);
+                }
+                if let Some(r) = runner {
+                    set.insert("applied_by", runner_bson(r));
+                    set.insert("tool", TOOL);
+                }
+                vec![details(
+                    name,
+                    doc! { "$set": set, "$unset": unset(&field::STARTED) },
+                )]
+            }
+            Change::AcceptChecksum {
+                name,
+                previous,
+                checksum,
+                runner,
+            } => vec![details(
+                name,
+                doc! { "$set": {
+                    field::CHECKSUM: checksum,
+                    field::ACCEPTED: {
+                        "previous": previous,
+                        "at": now,
+                        "by": runner_bson(runner),
+                        "tool": TOOL,
+                    },
+                }},
+            )],
+            Change::RemoveDuplicate { id } => vec![Write::Delete {
+                filter: doc! { "_id": id.clone() },
+            }],
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// The store
+
+/// Reads and writes the state, details and lock documents of one database.
+#[derive(Debug, Clone)]
+pub struct Store {
+    db: Database,
+    state: Collection<Document>,
+    details: Collection<Document>,
+    lock: Collection<Document>,
+    path: WritePath,
+}
+
+/// Majority, journaled: a failover never rolls back what we recorded.
+pub(crate) fn durable() -> WriteConcern {
+    WriteConcern::builder()
+        .w(Acknowledgment::Majority)
+        .journal(true)
+        .build()
+}
+
+fn options() -> CollectionOptions {
+    CollectionOptions::builder()
+        .read_concern(ReadConcern::majority())
+        .write_concern(durable())
+        .selection_criteria(SelectionCriteria::ReadPreference(ReadPreference::Primary))
+        .build()
+}
+
+impl Store {
+    /// The store of state collection `collection` (and its `_details` and `_lock`) in `db`.
+    pub fn new(db: &Database, collection: &str) -> Self {
+        Store {
+            db: db.clone(),
+            state: db.collection_with_options(collection, options()),
+            details: db.collection_with_options(&details_collection(collection), options()),
+            lock: db.collection_with_options(&lock_collection(collection), options()),
+            path: WritePath::Bulk,
+        }
+    }
+
+    /// The same store writing through `path`.
+    pub(crate) fn with_path(mut self, path: WritePath) -> Self {
+        self.path = path;
+        self
+    }
+
+    /// How writes reach the server.
+    pub fn path(&self) -> WritePath {
+        self.path
+    }
+
+    /// The whole state by name and, when `with_lock`, the lock document: one aggregation over
+    /// the state collection that `$unionWith`s the details and the lock, so reading the state
+    /// costs one query whatever the number of migrations.
+    ///
+    /// The same query probes each collection for one document that is not ours (`$limit: 1`):
+    /// a `--collection` naming an application collection is refused before anything is
+    /// written, and the refusal names the collection and the fields found.
+    pub async fn load(&self, with_lock: bool) -> Result<Loaded, StoreError> {
+        const SOURCE: &str = "__mongo_migrate_source";
+        let state_shape = doc! {
+            field::NAME: { "$type": "string" },
+            field::APPLIED: { "$type": ["date", "null"] },
+        };
+        // A details document is ours when its `_id` is a name and it carries one of the fields
+        // every version of this tool writes; later versions may add others.
+        let details_shape = doc! {
+            "_id": { "$type": "string" },
+            "$or": [
+                { "started_at": { "$exists": true } },
+                { "failed_at": { "$exists": true } },
+                { "tool": { "$exists": true } },
+                { field::CHECKSUM: { "$exists": true } },
+                { field::ACCEPTED: { "$exists": true } },
+            ],
+        };
+        let lock_shape = doc! { "_id": LOCK_ID, field::OWNER: { "$exists": true } };
+        let branch = |coll: &Collection<Document>, shape: &Document, tag: &str| {
+            doc! { "$unionWith": {
+                "coll": coll.name(),
+                "pipeline": [ { "$match": shape.clone() }, { "$addFields": { SOURCE: tag } } ],
+            }}
+        };
+        let probe = |coll: &Collection<Document>, shape: &Document, tag: &str| {
+            doc! { "$unionWith": {
+                "coll": coll.name(),
+                "pipeline": [
+                    { "$match": { "$nor": [shape.clone()] } },
+                    { "$limit": 1 },
+                    { "$addFields": { SOURCE: tag } },
+                ],
+            }}
+        };
+        let mut pipeline = vec![
+            doc! { "$match": state_shape.clone() },
+            doc! { "$addFields": { SOURCE: "state" } },
+            probe(&self.state, &state_shape, "foreign-state"),
+            branch(&self.details, &details_shape, "details"),
+            probe(&self.details, &details_shape, "foreign-details"),
+        ];
+        if with_lock {
+            pipeline.push(branch(&self.lock, &lock_shape, "lock"));
+        }
+        pipeline.push(probe(&self.lock, &lock_shape, "foreign-lock"));
+        let docs: Vec<Document> = self
+            .state
+            .aggregate(pipeline)
+            // One batch for any realistic plan: the documents are small.
+            .batch_size(100_000)
+            .await
+            .map_err(db_err(self.state.name(), "reading the state"))?
+            .try_collect()
+            .await
+            .map_err(db_err(self.state.name(), "reading the state"))?;
+        let mut loaded = Loaded::default();
+        let mut shared: HashMap<String, Vec<StateDoc>> = HashMap::new();
+        for mut d in docs {
+            let source = d.remove(SOURCE);
+            let foreign = |coll: &Collection<Document>, what, d: &Document| StoreError::Foreign {
+                collection: coll.name().to_owned(),
+                what,
+                found: describe_fields(d),
+            };
+            match source.as_ref().and_then(Bson::as_str) {
+                Some("state") => {
+                    if let Ok(s) = bson::from_document::<StateDoc>(d) {
+                        shared.entry(s.name.clone()).or_default().push(s);
+                    }
+                }
+                Some("details") => match bson::from_document::<DetailsDoc>(d.clone()) {
+                    Ok(details) => loaded
+                        .records
+                        .entry(details.name.clone())
+                        .or_default()
+                        .read_details(details),
+                    Err(_) => return Err(foreign(&self.details, "migration details", &d)),
+                },
+                Some("lock") => match bson::from_document::<LockDoc>(d.clone()) {
+                    Ok(lock) => loaded.lock = Some(lock),
+                    Err(_) => return Err(foreign(&self.lock, "a migration lock", &d)),
+                },
+                Some("foreign-state") => {
+                    return Err(foreign(&self.state, "migration state {name, applied}", &d))
+                }
+                Some("foreign-details") => {
+                    return Err(foreign(&self.details, "migration details", &d))
+                }
+                Some("foreign-lock") => {
+                    return Err(foreign(&self.lock, "a migration lock", &d))
+                }
+                _ => {}
+            }
+        }
+        for (name, mut docs) in shared {
+            // If a name appears twice, the applied one is the truth (pymongo-migrate keeps no
+            // unique index); the others are surplus.
+            docs.sort_by_key(|d| d.applied.is_none());
+            let record = loaded.records.entry(name.clone()).or_default();
+            record.applied = docs[0].applied.map(bson::DateTime::to_chrono);
+            if docs.len() > 1 {
+                let surplus = docs.drain(1..).map(|d| d.id).collect();
+                loaded.duplicates.push((name, surplus));
+            }
+        }
+        loaded.duplicates.sort_by(|a, b| a.0.cmp(&b.0));
+        Ok(loaded)
+    }
+
+    /// Writes `changes` in order, only while `fence` holds: see the module documentation.
+    ///
+    /// [`StoreError::Lost`] means nothing was written.
+    pub(crate) async fn commit(&self, fence: &Fence, changes: &[Change]) -> Result<(), StoreError> {
+        let now = fence.now;
+        let writes: Vec<Write> = changes.iter().flat_map(|c| c.writes(now)).collect();
+        match self.path {
+            WritePath::Bulk => {
+                let mut models: Vec<WriteModel> = Vec::with_capacity(writes.len() + 1);
+                models.push(
+                    UpdateOneModel::builder()
+                        .namespace(self.lock.namespace())
+                        .filter(fence.filter())
+                        .update(fence.renewal())
+                        .upsert(true)
+                        .build()
+                        .into(),
+                );
+                models.extend(writes.into_iter().map(|w| self.model(w)));
+                let result = self
+                    .db
+                    .client()
+                    .bulk_write(models)
+                    .ordered(true)
+                    .write_concern(durable())
+                    .await;
+                match result {
+                    Ok(_) => Ok(()),
+                    Err(e) if fence_collided(&e) => Err(StoreError::Lost),
+                    Err(e) => Err(db_err(self.state.name(), "recording the state")(e)),
+                }
+            }
+            WritePath::Separate => {
+                let renewed = self
+                    .lock
+                    .update_one(fence.filter(), fence.renewal())
+                    .await
+                    .map_err(db_err(self.lock.name(), "renewing the lease"))?;
+                if renewed.matched_count != 1 {
+                    return Err(StoreError::Lost);
+                }
+                for w in writes {
+                    self.write_one(w, None).await?;
+                }
+                Ok(())
+            }
+        }
+    }
+
+    /// Writes `changes` inside the transaction of `session`, after *reading* the lock document
+    /// in it to check the lease is `token`'s. Reading, not writing: a write would conflict with
+    /// the heartbeat's renewals of the same document and abort the transaction.
+    pub(crate) async fn commit_in_transaction(
+        &self,
+        session: &mut ClientSession,
+        token: &str,
+        now: bson::DateTime,
+        changes: &[Change],
+    ) -> Result<(), StoreError> {
+        let plain: Collection<Document> = self.db.collection(self.lock.name());
+        let lock = plain
+            .find_one(doc! { "_id": LOCK_ID })
+            .session(&mut *session)
+            .await
+            .map_err(db_err(self.lock.name(), "checking the lease"))?;
+        let ours = lock
+            .and_then(|d| bson::from_document::<LockDoc>(d).ok())
+            .and_then(|l| l.owner)
+            .is_some_and(|o| o.token == token);
+        if !ours {
+            return Err(StoreError::Lost);
+        }
+        for w in changes.iter().flat_map(|c| c.writes(now)) {
+            self.write_one(w, Some(&mut *session)).await?;
+        }
+        Ok(())
+    }
+
+    fn model(&self, w: Write) -> WriteModel {
+        match w {
+            Write::Update {
+                state,
+                filter,
+                update,
+                upsert,
+            } => UpdateOneModel::builder()
+                .namespace(self.ns(state))
+                .filter(filter)
+                .update(update)
+                .upsert(upsert)
+                .build()
+                .into(),
+            Write::Delete { filter } => DeleteOneModel::builder()
+                .namespace(self.state.namespace())
+                .filter(filter)
+                .build()
+                .into(),
+        }
+    }
+
+    fn ns(&self, state: bool) -> Namespace {
+        if state {
+            self.state.namespace()
+        } else {
+            self.details.namespace()
+        }
+    }
+
+    async fn write_one(
+        &self,
+        w: Write,
+        session: Option<&mut ClientSession>,
+    ) -> Result<(), StoreError> {
+        match w {
+            Write::Update {
+                state,
+                filter,
+                update,
+                upsert,
+            } => {
+                let (coll, plain) = if state {
+                    (&self.state, self.db.collection::<Document>(self.state.name()))
+                } else {
+                    (
+                        &self.details,
+                        self.db.collection::<Document>(self.details.name()),
+                    )
+                };
+                let result = match session {
+                    // Inside a transaction the commit's write concern applies; a per-operation
+                    // one is an error.
+                    Some(s) => plain.update_one(filter, update).upsert(upsert).session(s).await,
+                    None => coll.update_one(filter, update).upsert(upsert).await,
+                };
+                result.map_err(db_err(coll.name(), "recording the state"))?;
+            }
+            Write::Delete { filter } => {
+                let plain = self.db.collection::<Document>(self.state.name());
+                let result = match session {
+                    Some(s) => plain.delete_one(filter).session(s).await,
+                    None => self.state.delete_one(filter).await,
+                };
+                result.map_err(db_err(self.state.name(), "removing a duplicate"))?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Reads the lock document.
+    pub(crate) async fn read_lock(&self) -> Result<Option<LockDoc>, StoreError> {
+        let found = self
+            .lock
+            .find_one(doc! { "_id": LOCK_ID })
+            .await
+            .map_err(db_err(self.lock.name(), "reading the lock"))?;
+        Ok(found.and_then(|d| bson::from_document(d).ok()))
+    }
+
+    /// One atomic attempt to take the lease at server time `now` until `expires_at`: the
+    /// document is absent, released, expired, or already ours.
+    ///
+    /// When the document exists and the filter does not match it, the upsert's insert collides
+    /// on `_id` (E11000): that is "held", also for a concurrent upsert that lost. Returns
+    /// whether we hold it.
+    pub(crate) async fn try_take_lock(
+        &self,
+        me: &Runner,
+        now: bson::DateTime,
+        expires_at: bson::DateTime,
+    ) -> Result<bool, StoreError> {
+        let filter = doc! {
+            "_id": LOCK_ID,
+            "$or": [
+                { field::EXPIRES_AT: { "$lt": now } },
+                { field::OWNER_TOKEN: &me.token },
+                { field::OWNER: Bson::Null },
+            ],
+        };
+        let update = doc! {
+            "$set": {
+                field::OWNER: runner_bson(me),
+                field::ACQUIRED_AT: now,
+                field::RENEWED_AT: now,
+                field::EXPIRES_AT: expires_at,
+            },
+            "$unset": { field::RELEASED_AT: "" },
+        };
+        match self.lock.update_one(filter, update).upsert(true).await {
+            Ok(_) => Ok(true),
+            Err(e) if is_duplicate_key(&e) => Ok(false),
+            Err(e) => Err(db_err(self.lock.name(), "taking the lock")(e)),
+        }
+    }
+
+    /// Renews the lease of `fence` (a heartbeat); `Ok(false)` when it is no longer ours.
+    pub(crate) async fn renew(&self, fence: &Fence) -> Result<bool, StoreError> {
+        let r = self
+            .lock
+            .update_one(fence.filter(), fence.renewal())
+            .await
+            .map_err(db_err(self.lock.name(), "renewing the lease"))?;
+        Ok(r.matched_count == 1)
+    }
+
+    /// Releases the lease of `token` at server time `now`, keeping the document (with no
+    /// owner). Returns whether it was ours.
+    pub(crate) async fn release_lock(
+        &self,
+        token: &str,
+        now: bson::DateTime,
+    ) -> Result<bool, StoreError> {
+        let r = self
+            .lock
+            .update_one(
+                doc! { "_id": LOCK_ID, field::OWNER_TOKEN: token },
+                release_update(now),
+            )
+            .await
+            .map_err(db_err(self.lock.name(), "releasing the lock"))?;
+        Ok(r.matched_count == 1)
+    }
+
+    /// Clears the lock's owner whoever it is, returning the holder it had.
+    pub(crate) async fn force_release_lock(
+        &self,
+        now: bson::DateTime,
+    ) -> Result<Option<LockHolder>, StoreError> {
+        let previous = self
+            .lock
+            .find_one_and_update(
+                doc! { "_id": LOCK_ID, field::OWNER: { "$ne": Bson::Null } },
+                release_update(now),
+            )
+            .await
+            .map_err(db_err(self.lock.name(), "releasing the lock"))?;
+        Ok(previous
+            .and_then(|d| bson::from_document::<LockDoc>(d).ok())
+            .and_then(|l| l.holder()))
+    }
+
+    /// The server's `hello`, from the primary.
+    pub(crate) async fn hello(&self) -> Result<Document, StoreError> {
+        self.db
+            .run_command(doc! { "hello": 1 })
+            .selection_criteria(SelectionCriteria::ReadPreference(ReadPreference::Primary))
+            .await
+            .map_err(db_err(self.lock.name(), "asking the server's time (hello)"))
+    }
+}
+
+fn release_update(now: bson::DateTime) -> Document {
+    // An expiry in the past, so that older versions (which take a lock whose `expires_at` has
+    // passed, and read a holder only from an `owner` document) see it as free.
+    doc! { "$set": {
+        field::OWNER: Bson::Null,
+        field::EXPIRES_AT: now,
+        field::RELEASED_AT: now,
+    }}
+}
+
+/// The field names of a document, for an error message that never shows values.
+fn describe_fields(d: &Document) -> String {
+    let keys: Vec<&str> = d.keys().map(String::as_str).take(8).collect();
+    format!("a document with fields {{{}}}", keys.join(", "))
+}
+
+/// Whether `e` is the fence's collision: the owner-filtered upsert of the lock document (the
+/// first operation) failed on a duplicate `_id`.
+fn fence_collided(e: &mongodb::error::Error) -> bool {
+    match e.kind.as_ref() {
+        mongodb::error::ErrorKind::BulkWrite(b) => {
+            b.write_errors.get(&0).is_some_and(|w| w.code == 11000)
+        }
+        _ => false,
+    }
+}
+
+pub(crate) fn is_duplicate_key(e: &mongodb::error::Error) -> bool {
+    use mongodb::error::{ErrorKind, WriteFailure};
+    match e.kind.as_ref() {
+        ErrorKind::Command(c) => c.code == 11000,
+        ErrorKind::Write(WriteFailure::WriteError(w)) => w.code == 11000,
+        _ => false,
+    }
+}
+
+/// A lease length as milliseconds for date arithmetic.
+pub(crate) fn millis(d: Duration) -> i64 {
+    i64::try_from(d.as_millis()).unwrap_or(i64::MAX)
+}
