@@ -44,6 +44,9 @@ pub fn migrate(app: &FixtureBuild, uri: &str) -> Command {
         .env_remove("MONGO_MIGRATE_LOCK_TIMEOUT")
         .env_remove("MONGO_MIGRATE_LEASE_TTL")
         .env_remove("SLOW_MS")
+        .env_remove("SLOW_WRITES")
+        .env_remove("SLOW_BLOCKING")
+        .env_remove("MONGO_MIGRATE_SERVER_TIMEOUT")
         .env_remove("FAIL_0003");
     cmd
 }
@@ -132,5 +135,56 @@ pub fn redact(value: &mut serde_json::Value) {
         }
         Value::Array(items) => items.iter_mut().for_each(redact),
         _ => {}
+    }
+}
+
+/// A SecantusDB server of the test's own (`scripts/dev-db`, throwaway data), for tests that
+/// stop the server under a runner: never the shared one.
+#[derive(Debug)]
+pub struct OwnServer {
+    name: String,
+    port: u16,
+}
+
+fn dev_db(args: &[&str]) -> Output {
+    Command::new("bash")
+        .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts/dev-db"))
+        .args(args)
+        .output()
+        .expect("run scripts/dev-db")
+}
+
+impl OwnServer {
+    /// Starts a server named `name` on a free port, waiting until it answers.
+    pub fn start(name: &str) -> Self {
+        let port = dev_db(&["free-port"]);
+        let port: u16 = String::from_utf8_lossy(&port.stdout)
+            .trim()
+            .parse()
+            .expect("a free port");
+        let name = format!("{name}-{}", std::process::id());
+        let started = dev_db(&["start", "--name", &name, "--port", &port.to_string(), "--throwaway"]);
+        assert!(
+            started.status.success(),
+            "dev-db start: {}",
+            String::from_utf8_lossy(&started.stderr)
+        );
+        OwnServer { name, port }
+    }
+
+    /// `mongodb://127.0.0.1:PORT`.
+    pub fn uri(&self) -> String {
+        format!("mongodb://127.0.0.1:{}", self.port)
+    }
+
+    /// Stops the server now.
+    pub fn stop(&self) {
+        let _ = dev_db(&["stop", "--name", &self.name]);
+    }
+}
+
+impl Drop for OwnServer {
+    fn drop(&mut self) {
+        self.stop();
     }
 }

@@ -493,6 +493,8 @@ impl Migrator {
                 }
             }))
         });
+        // Before the lock document is written: a wrong `--collection` must write nothing.
+        self.store().probe().await?;
         let lease = LeaseLock::new(&self.db, &self.collection, self.lease_ttl);
         let timeout = self.lock_timeout;
         let acquired = tokio::select! {
@@ -914,7 +916,7 @@ impl Drop for AbortOnDrop {
 
 /// The refusal of `up` over `status`: the first finding, in precedence order, that `options`
 /// do not allow.
-fn refuse_up(status: &Status, options: &UpOptions) -> Result<(), Error> {
+pub(crate) fn refuse_up(status: &Status, options: &UpOptions) -> Result<(), Error> {
     for finding in status.verdict().findings {
         let names = finding.names;
         let refusal = match finding.kind {

@@ -569,6 +569,10 @@ impl Store {
     /// a `--collection` naming an application collection is refused before anything is
     /// written, and the refusal names the collection and the fields found.
     pub async fn load(&self, with_lock: bool) -> Result<Loaded, StoreError> {
+        self.read(with_lock, false).await
+    }
+
+    async fn read(&self, with_lock: bool, probe_only: bool) -> Result<Loaded, StoreError> {
         const SOURCE: &str = "__mongo_migrate_source";
         let state_shape = doc! {
             field::NAME: { "$type": "string" },
@@ -603,13 +607,21 @@ impl Store {
                 ],
             }}
         };
-        let mut pipeline = vec![
-            doc! { "$match": state_shape.clone() },
-            doc! { "$addFields": { SOURCE: "state" } },
-            probe(&self.state, &state_shape, "foreign-state"),
-            branch(&self.details, &details_shape, "details"),
-            probe(&self.details, &details_shape, "foreign-details"),
-        ];
+        let mut pipeline = if probe_only {
+            vec![
+                doc! { "$match": { "$nor": [state_shape.clone()] } },
+                doc! { "$limit": 1 },
+                doc! { "$addFields": { SOURCE: "foreign-state" } },
+            ]
+        } else {
+            vec![
+                doc! { "$match": state_shape.clone() },
+                doc! { "$addFields": { SOURCE: "state" } },
+                probe(&self.state, &state_shape, "foreign-state"),
+                branch(&self.details, &details_shape, "details"),
+            ]
+        };
+        pipeline.push(probe(&self.details, &details_shape, "foreign-details"));
         if with_lock {
             pipeline.push(branch(&self.lock, &lock_shape, "lock"));
         }
@@ -676,6 +688,13 @@ impl Store {
         }
         loaded.duplicates.sort_by(|a, b| a.0.cmp(&b.0));
         Ok(loaded)
+    }
+
+    /// Probes the three collections for one document that is not ours each (`$limit: 1`):
+    /// one bounded query, run before the lock is taken, so that a `--collection` naming an
+    /// application collection is refused before anything is written.
+    pub async fn probe(&self) -> Result<(), StoreError> {
+        self.read(false, true).await.map(|_| ())
     }
 
     /// Writes `changes` in order, only while `fence` holds: see the module documentation.

@@ -115,3 +115,144 @@ impl Verdict {
         self.findings.is_empty()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::collections::HashMap;
+
+    use super::*;
+    use crate::store::{FailureRecord, Record};
+    use crate::{exit_code, BoxFuture, Direction, Migration, MigrationResult, UpOptions};
+
+    fn noop(_: &mongodb::Database) -> BoxFuture<'_, MigrationResult<()>> {
+        Box::pin(async { Ok(()) })
+    }
+
+    const fn m(name: &'static str, dependencies: &'static [&'static str]) -> Migration {
+        Migration {
+            name,
+            dependencies,
+            description: "",
+            checksum: "sum",
+            transactional: false,
+            upgrade: noop,
+            downgrade: noop,
+        }
+    }
+
+    static PLAN: &[Migration] = &[
+        m("f", &[]),
+        m("c", &[]),
+        m("o_dep", &[]),
+        m("o", &["o_dep"]),
+        m("p", &[]),
+    ];
+
+    fn applied(checksum: &str) -> Record {
+        Record {
+            applied: Some(chrono::Utc::now()),
+            checksum: Some(checksum.to_owned()),
+            ..Record::default()
+        }
+    }
+
+    /// Every combination of the five findings: the verdict lists exactly those present, in
+    /// precedence order; `check`'s code is the first one's; `up` refuses over the first one it
+    /// is not told to allow.
+    #[test]
+    fn every_combination_is_judged_in_precedence_order() {
+        for bits in 0u8..32 {
+            let [failed, changed, unknown, out_of_order, pending] =
+                [0, 1, 2, 3, 4].map(|i| bits & (1 << i) != 0);
+            let mut records = HashMap::new();
+            let mut f = applied("sum");
+            if failed {
+                f.failure = Some(FailureRecord {
+                    at: chrono::Utc::now(),
+                    direction: Direction::Up,
+                    error: "boom".to_owned(),
+                });
+            }
+            records.insert("f".to_owned(), f);
+            records.insert(
+                "c".to_owned(),
+                applied(if changed { "edited" } else { "sum" }),
+            );
+            if !out_of_order {
+                records.insert("o_dep".to_owned(), applied("sum"));
+            }
+            records.insert("o".to_owned(), applied("sum"));
+            if !pending {
+                records.insert("p".to_owned(), applied("sum"));
+            }
+            if unknown {
+                records.insert("zz_newer".to_owned(), applied("sum"));
+            }
+            let status = crate::Status::build(PLAN, &records, None, None);
+            let verdict = status.verdict();
+            let kinds: Vec<FindingKind> = verdict.findings.iter().map(|f| f.kind).collect();
+            // An out-of-order history leaves its dependency pending too.
+            let present = [failed, changed, unknown, out_of_order, pending || out_of_order];
+            let expected: Vec<FindingKind> = PRECEDENCE
+                .iter()
+                .zip(present)
+                .filter(|(_, p)| *p)
+                .map(|(k, _)| *k)
+                .collect();
+            assert_eq!(kinds, expected, "combination {bits:05b}");
+            assert_eq!(verdict.is_clean(), expected.is_empty());
+            let code = verdict
+                .worst()
+                .map_or(exit_code::SUCCESS, |f| exit_code::of_finding(f.kind));
+            let refusal = crate::migrator::refuse_up(&status, &UpOptions::default())
+                .err()
+                .map(|e| e.exit_code());
+            match expected.first() {
+                None | Some(FindingKind::Pending) => assert_eq!(refusal, None, "{bits:05b}"),
+                Some(_) => assert_eq!(refusal, Some(code), "{bits:05b}"),
+            }
+            // Allowing the first refusal moves `up` to the next one.
+            let allow_all_but_out_of_order = UpOptions {
+                retry: true,
+                allow_changed: true,
+                allow_unknown: true,
+                ..UpOptions::default()
+            };
+            let refusal = crate::migrator::refuse_up(&status, &allow_all_but_out_of_order)
+                .err()
+                .map(|e| e.exit_code());
+            assert_eq!(
+                refusal,
+                out_of_order.then_some(exit_code::OUT_OF_ORDER),
+                "{bits:05b}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_migration_running_in_a_live_runner_counts_as_pending() {
+        let runner = crate::Runner::current();
+        let mut records = HashMap::new();
+        for name in ["f", "c", "o_dep", "o"] {
+            records.insert(name.to_owned(), applied("sum"));
+        }
+        records.insert(
+            "p".to_owned(),
+            Record {
+                in_progress: Some(crate::store::InProgress {
+                    started_at: chrono::Utc::now(),
+                    direction: Direction::Up,
+                    by: runner.clone(),
+                }),
+                ..Record::default()
+            },
+        );
+        let live = crate::Status::build(PLAN, &records, None, Some(&runner.token));
+        assert_eq!(live.migrations[4].state, crate::State::Running);
+        assert_eq!(live.verdict().names(FindingKind::Pending), ["p"]);
+        // The same marker without a live runner is an interruption: failed.
+        let dead = crate::Status::build(PLAN, &records, None, None);
+        assert_eq!(dead.migrations[4].state, crate::State::Failed);
+        assert_eq!(dead.verdict().names(FindingKind::Failed), ["p"]);
+    }
+}
