@@ -22,7 +22,7 @@ fn every_subcommand_explains_itself() {
         "[default: pymongo_migrate]",
         "--lock-timeout",
         "--server-timeout",
-        "[default: 10s]",
+        "[default: 5s]",
         "Exit codes:",
         "4  lock not acquired",
     ] {
@@ -111,7 +111,8 @@ fn an_unreachable_server_fails_within_the_timeout_naming_the_host_not_the_passwo
     let o = run(migrate(app, "mongodb://ann:s3cret-pw@h:notaport/app").arg("status"));
     assert_eq!(code(&o), i32::from(exit_code::USAGE));
     assert!(!stderr(&o).contains("s3cret"), "{}", stderr(&o));
-    assert!(stderr(&o).contains("ann:***@"), "{}", stderr(&o));
+    // A URI the driver rejects is never echoed: everything before the hosts is masked.
+    assert!(stderr(&o).contains("mongodb://***@"), "{}", stderr(&o));
 }
 
 fn json(o: &std::process::Output) -> serde_json::Value {
