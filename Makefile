@@ -5,7 +5,7 @@ SHELL := bash
 CARGO ?= cargo
 MIGRATE := $(CARGO) run --quiet --locked --bin migrate --
 
-.PHONY: help migrate migrate-status migrate-down test lint hooks db-start db-stop db-status bench
+.PHONY: help migrate migrate-status migrate-down test lint hooks db-start db-stop db-status bench bench-peers
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-16s %s\n", $$1, $$2}'
@@ -29,6 +29,10 @@ lint: ## The migration lint (cargo build), clippy and rustfmt
 
 bench: ## Benchmarks of the build-time pass (prints a table)
 	$(CARGO) bench --locked -p mongo-migrate-build --bench build_pass
+
+bench-peers: ## Our runner against pymongo-migrate and migrate-mongo, side by side (prints a table)
+	@scripts/dev-db install
+	@CARGO='$(CARGO)' .dev/venv/bin/python bench/peers.py
 
 hooks: ## Install the pre-commit hook (git config core.hooksPath .githooks)
 	git config core.hooksPath .githooks
