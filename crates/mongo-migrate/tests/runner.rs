@@ -647,3 +647,68 @@ async fn a_failed_downgrade_is_recorded_like_an_upgrade_failure() {
     let states: Vec<State> = status.migrations.iter().map(|s| s.state).collect();
     assert_eq!(states, [State::Applied, State::Pending]);
 }
+
+#[tokio::test]
+async fn duplicate_state_documents_are_resolved_under_the_lock_keeping_the_applied_one() {
+    let t = test_database("dedupe").await;
+    // pymongo-migrate keeps no unique index: a name can have several documents.
+    let state = t.db.collection::<Document>("pymongo_migrate");
+    state
+        .insert_many([
+            doc! { "name": "0001_a", "applied": Bson::Null },
+            doc! { "name": "0001_a", "applied": mongo_migrate::bson::DateTime::now() },
+            doc! { "name": "0001_a", "applied": Bson::Null },
+        ])
+        .await
+        .expect("seed duplicates");
+    let m = Migrator::new(t.db.clone(), LINEAR);
+    let report = m.up().await.expect("up");
+    assert_eq!(names(&report), ["0002_b", "0003_c"], "0001_a counts as applied");
+    assert!(!runs(&t.db).await.contains(&"0001_a:up".to_owned()));
+    let left: Vec<Document> = docs(&t.db, "pymongo_migrate")
+        .await
+        .into_iter()
+        .filter(|d| d.get_str("name") == Ok("0001_a"))
+        .collect();
+    assert_eq!(left.len(), 1, "{left:?}");
+    assert!(matches!(left[0].get("applied"), Some(Bson::DateTime(_))));
+    // A later down writes exactly that one document.
+    m.down_with(&DownOptions {
+        target: DownTarget::Zero,
+        ..DownOptions::default()
+    })
+    .await
+    .expect("down");
+    let left: Vec<Document> = strip_ids(docs(&t.db, "pymongo_migrate").await);
+    assert_eq!(left[0], doc! { "name": "0001_a", "applied": Bson::Null });
+    assert_eq!(left.len(), 3);
+}
+
+#[tokio::test]
+async fn down_refuses_a_migration_changed_since_applied_unless_allowed() {
+    let t = test_database("down_changed").await;
+    let m = Migrator::new(t.db.clone(), LINEAR);
+    m.up().await.expect("up");
+    t.db.collection::<Document>("pymongo_migrate_details")
+        .update_one(
+            doc! { "_id": "0003_c" },
+            doc! { "$set": { "checksum": "reviewed-with-another-downgrade" } },
+        )
+        .await
+        .expect("simulate an edit");
+    let err = m.down().await.expect_err("changed");
+    assert_eq!(err.exit_code(), exit_code::CHANGED);
+    assert!(err.to_string().contains("0003_c"), "{err}");
+    assert!(err.to_string().contains("--allow-changed"), "{err}");
+    assert_eq!(runs(&t.db).await.len(), 3, "no downgrade ran");
+    // Rolling back something else is not affected: the refusal is about what would run.
+    let report = m
+        .down_with(&DownOptions {
+            allow_changed: true,
+            ..DownOptions::default()
+        })
+        .await
+        .expect("allowed");
+    assert_eq!(names(&report), ["0003_c"]);
+    assert_eq!(runs(&t.db).await.last().map(String::as_str), Some("0003_c:down"));
+}
