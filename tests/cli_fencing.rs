@@ -87,13 +87,12 @@ async fn paused_runner(label: &str, blocking: bool) {
         "{err}"
     );
     // Nothing was recorded for 0002_slow: its in-progress marker stays for the new holder.
-    let details = t
-        .db
-        .collection::<Document>("pymongo_migrate_details")
-        .find_one(doc! { "_id": "0002_slow" })
-        .await
-        .expect("details")
-        .expect("0002_slow details");
+    let details =
+        t.db.collection::<Document>("pymongo_migrate_details")
+            .find_one(doc! { "_id": "0002_slow" })
+            .await
+            .expect("details")
+            .expect("0002_slow details");
     assert!(details.get_datetime("started_at").is_ok(), "{details}");
     assert!(details.get("failed_at").is_none(), "{details}");
     // The new holder still holds the lock.
@@ -221,9 +220,12 @@ async fn failing_renewals_stop_the_runner_before_its_lease_ends() {
     );
     assert_ne!(code(&out), 0, "{}", stderr(&out));
     assert!(
-        [exit_code::LOCK_NOT_ACQUIRED, exit_code::DATABASE_UNREACHABLE]
-            .map(i32::from)
-            .contains(&code(&out)),
+        [
+            exit_code::LOCK_NOT_ACQUIRED,
+            exit_code::DATABASE_UNREACHABLE
+        ]
+        .map(i32::from)
+        .contains(&code(&out)),
         "{}",
         stderr(&out)
     );
@@ -261,13 +263,22 @@ async fn guardrails_refuse_hostile_configuration_with_exit_2() {
     ];
     for (args, message) in cases {
         let o = run(migrate(app, &t.uri).args(*args));
-        assert_eq!(code(&o), i32::from(exit_code::USAGE), "{args:?}: {}", stderr(&o));
+        assert_eq!(
+            code(&o),
+            i32::from(exit_code::USAGE),
+            "{args:?}: {}",
+            stderr(&o)
+        );
         assert!(stderr(&o).contains(message), "{args:?}: {}", stderr(&o));
     }
     // retryWrites=false turns off what state writes rely on.
     let o = run(migrate(app, &format!("{}?retryWrites=false", t.uri)).arg("up"));
     assert_eq!(code(&o), i32::from(exit_code::USAGE), "{}", stderr(&o));
-    assert!(stderr(&o).contains("sets retryWrites=false"), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("sets retryWrites=false"),
+        "{}",
+        stderr(&o)
+    );
 
     // An application collection named as the state collection: refused before any write,
     // naming the collection and the fields found (never the values).

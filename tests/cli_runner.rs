@@ -316,7 +316,10 @@ async fn ctrl_c_releases_the_lock_and_records_the_cancellation() {
         "{}",
         stderr(&out)
     );
-    assert!(cli_common::lock_free(&t.db).await, "lock released on Ctrl-C");
+    assert!(
+        cli_common::lock_free(&t.db).await,
+        "lock released on Ctrl-C"
+    );
     // No waiting for a lease: the next run refuses over the recorded cancellation at once.
     let next = run(migrate(app, &t.uri).args(["--lock-timeout", "0s", "up"]));
     assert_eq!(

@@ -163,7 +163,14 @@ impl OwnServer {
             .parse()
             .expect("a free port");
         let name = format!("{name}-{}", std::process::id());
-        let started = dev_db(&["start", "--name", &name, "--port", &port.to_string(), "--throwaway"]);
+        let started = dev_db(&[
+            "start",
+            "--name",
+            &name,
+            "--port",
+            &port.to_string(),
+            "--throwaway",
+        ]);
         assert!(
             started.status.success(),
             "dev-db start: {}",

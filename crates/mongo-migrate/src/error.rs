@@ -240,7 +240,9 @@ fn describe_holder(h: &Option<LockHolder>) -> String {
 fn taken_by(h: &Option<LockHolder>) -> String {
     match h {
         Some(h) => format!("it is now held by {h}"),
-        None => "the lease expired or the lock was released by `unlock`; no one holds it now".to_owned(),
+        None => {
+            "the lease expired or the lock was released by `unlock`; no one holds it now".to_owned()
+        }
     }
 }
 

@@ -38,21 +38,21 @@ mod verdict;
 pub use cancel::CancelHandle;
 pub use connect::{connect, Connection};
 pub use error::{ConfigError, ConnectionError, Error, LockError, Refusal};
-pub use model::{LockHolder, Runner};
-pub use store::{StoreError, WritePath};
-pub use verdict::{Finding, FindingKind, Verdict, PRECEDENCE};
 pub use migration::{BoxFuture, Migration, MigrationError, MigrationFn, MigrationResult};
 pub use migrator::{
     AcceptedChange, DownOptions, Migrator, Report, Step, UpOptions, DEFAULT_COLLECTION,
     DEFAULT_LEASE_TTL, DEFAULT_LOCK_TIMEOUT,
 };
+pub use model::{LockHolder, Runner};
 pub use observer::{Event, Observer, Silent};
 pub use plan::DownTarget;
 pub use redact::{dotenv_location_message, redact_text, redact_uri, Secrets};
 pub use status::{
     ChecksumState, Direction, Failure, MigrationStatus, State, Status, UnknownMigration,
 };
+pub use store::{StoreError, WritePath};
 pub use transaction::Transaction;
+pub use verdict::{Finding, FindingKind, Verdict, PRECEDENCE};
 
 // Re-exported so generated code and migrations name one driver version: `::mongo_migrate::mongodb`.
 pub use bson;

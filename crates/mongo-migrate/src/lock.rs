@@ -29,8 +29,8 @@ use tokio::sync::Notify;
 
 use crate::error::LockError;
 pub use crate::model::{LockHolder, Runner};
-use crate::store::{self, Fence, Store, StoreError, WritePath};
 pub use crate::store::LOCK_ID;
+use crate::store::{self, Fence, Store, StoreError, WritePath};
 
 /// The shortest lease a runner accepts: below it, renewals (every third of the lease) cannot
 /// keep up with ordinary latency, and the lock would be stealable at once.
@@ -214,7 +214,11 @@ impl LeaseLock {
         if let Ok(wire) = hello.get_i32("maxWireVersion") {
             self.shared.wire.store(wire, Ordering::SeqCst);
         }
-        if self.store.try_take_lock(&self.me, now, self.expiry(now)).await? {
+        if self
+            .store
+            .try_take_lock(&self.me, now, self.expiry(now))
+            .await?
+        {
             if let Ok(mut clock) = self.shared.clock.lock() {
                 *clock = Some((now, read_at));
             }

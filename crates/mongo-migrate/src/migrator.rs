@@ -296,8 +296,15 @@ impl Migrator {
                 self.preflight(&steps).await?;
             }
             let mut report = self.report(Direction::Up, options.fake, interrupted);
-            self.run_steps(&lease, Direction::Up, &steps, options.fake, carry, &mut report)
-                .await?;
+            self.run_steps(
+                &lease,
+                Direction::Up,
+                &steps,
+                options.fake,
+                carry,
+                &mut report,
+            )
+            .await?;
             Ok(report)
         })
         .await
@@ -338,8 +345,15 @@ impl Migrator {
                 self.preflight(&steps).await?;
             }
             let mut report = self.report(Direction::Down, options.fake, interrupted);
-            self.run_steps(&lease, Direction::Down, &steps, options.fake, carry, &mut report)
-                .await?;
+            self.run_steps(
+                &lease,
+                Direction::Down,
+                &steps,
+                options.fake,
+                carry,
+                &mut report,
+            )
+            .await?;
             Ok(report)
         })
         .await
@@ -516,10 +530,7 @@ impl Migrator {
 
     fn cancelled(&self, migration: Option<&str>) -> Error {
         Error::Cancelled {
-            reason: self
-                .cancel
-                .reason()
-                .unwrap_or_else(|| "request".to_owned()),
+            reason: self.cancel.reason().unwrap_or_else(|| "request".to_owned()),
             migration: migration.map(str::to_owned),
         }
     }
@@ -670,10 +681,7 @@ impl Migrator {
                     });
                 }
                 Outcome::Cancelled => {
-                    let reason = self
-                        .cancel
-                        .reason()
-                        .unwrap_or_else(|| "request".to_owned());
+                    let reason = self.cancel.reason().unwrap_or_else(|| "request".to_owned());
                     let error = format!(
                         "cancelled by {reason} at {} after {:.1} s; its effects may be partial",
                         chrono::Utc::now().format("%Y-%m-%d %H:%M:%S UTC"),
@@ -958,7 +966,9 @@ pub(crate) fn validate_collection(name: &str) -> Result<(), ConfigError> {
         return Err(bad("MongoDB collection names cannot contain `$`"));
     }
     if name.contains('\0') {
-        return Err(bad("MongoDB collection names cannot contain a NUL character"));
+        return Err(bad(
+            "MongoDB collection names cannot contain a NUL character",
+        ));
     }
     if name.starts_with('.') || name.ends_with('.') {
         return Err(bad("a collection name cannot start or end with `.`"));

@@ -1,8 +1,8 @@
 //! The state of every migration, as the binary's plan and the database's records combine.
 
-use std::collections::HashMap;
 use chrono::{DateTime, Utc};
 use serde::Serialize;
+use std::collections::HashMap;
 
 pub use crate::model::Direction;
 use crate::model::{LockHolder, Runner};

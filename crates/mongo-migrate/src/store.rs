@@ -256,9 +256,7 @@ pub enum StoreError {
     #[error("the lease is no longer ours")]
     Lost,
     /// A collection we would write to holds documents that are not migration state.
-    #[error(
-        "collection {collection} holds documents that are not {what}: found {found}"
-    )]
+    #[error("collection {collection} holds documents that are not {what}: found {found}")]
     Foreign {
         /// The collection.
         collection: String,
@@ -369,7 +367,10 @@ enum Write {
 }
 
 fn unset(fields: &[&str]) -> Document {
-    fields.iter().map(|f| ((*f).to_owned(), Bson::from(""))).collect()
+    fields
+        .iter()
+        .map(|f| ((*f).to_owned(), Bson::from("")))
+        .collect()
 }
 
 fn runner_bson(r: &Runner) -> Bson {
@@ -669,9 +670,7 @@ impl Store {
                 Some("foreign-details") => {
                     return Err(foreign(&self.details, "migration details", &d))
                 }
-                Some("foreign-lock") => {
-                    return Err(foreign(&self.lock, "a migration lock", &d))
-                }
+                Some("foreign-lock") => return Err(foreign(&self.lock, "a migration lock", &d)),
                 _ => {}
             }
         }
@@ -818,7 +817,10 @@ impl Store {
                 upsert,
             } => {
                 let (coll, plain) = if state {
-                    (&self.state, self.db.collection::<Document>(self.state.name()))
+                    (
+                        &self.state,
+                        self.db.collection::<Document>(self.state.name()),
+                    )
                 } else {
                     (
                         &self.details,
@@ -828,7 +830,13 @@ impl Store {
                 let result = match session {
                     // Inside a transaction the commit's write concern applies; a per-operation
                     // one is an error.
-                    Some(s) => plain.update_one(filter, update).upsert(upsert).session(s).await,
+                    Some(s) => {
+                        plain
+                            .update_one(filter, update)
+                            .upsert(upsert)
+                            .session(s)
+                            .await
+                    }
                     None => coll.update_one(filter, update).upsert(upsert).await,
                 };
                 result.map_err(db_err(coll.name(), "recording the state"))?;

@@ -192,7 +192,13 @@ mod tests {
             let verdict = status.verdict();
             let kinds: Vec<FindingKind> = verdict.findings.iter().map(|f| f.kind).collect();
             // An out-of-order history leaves its dependency pending too.
-            let present = [failed, changed, unknown, out_of_order, pending || out_of_order];
+            let present = [
+                failed,
+                changed,
+                unknown,
+                out_of_order,
+                pending || out_of_order,
+            ];
             let expected: Vec<FindingKind> = PRECEDENCE
                 .iter()
                 .zip(present)

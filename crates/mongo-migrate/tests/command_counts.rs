@@ -13,7 +13,9 @@ use mongo_migrate::mongodb::event::EventHandler;
 use mongo_migrate::mongodb::options::ClientOptions;
 use mongo_migrate::mongodb::{Client, Database};
 use mongo_migrate::testing::{test_database, test_server_uri};
-use mongo_migrate::{BoxFuture, DownOptions, DownTarget, Migration, MigrationResult, Migrator, WritePath};
+use mongo_migrate::{
+    BoxFuture, DownOptions, DownTarget, Migration, MigrationResult, Migrator, WritePath,
+};
 
 /// Each migration's own work: one write.
 fn set_v(db: &Database) -> BoxFuture<'_, MigrationResult<()>> {
@@ -54,7 +56,9 @@ fn plan_of(n: usize) -> &'static [Migration] {
 async fn counting(db_name: &str) -> (Database, Arc<Mutex<Vec<String>>>) {
     let seen = Arc::new(Mutex::new(Vec::new()));
     let sink = Arc::clone(&seen);
-    let mut options = ClientOptions::parse(test_server_uri()).await.expect("options");
+    let mut options = ClientOptions::parse(test_server_uri())
+        .await
+        .expect("options");
     options.command_event_handler = Some(EventHandler::callback(move |e: CommandEvent| {
         if let CommandEvent::Started(s) = e {
             sink.lock().expect("lock").push(s.command_name.clone());
@@ -136,5 +140,8 @@ async fn up_and_down_send_the_migrations_commands_plus_one_each_and_status_one_q
     // Nothing to do: O(1), no per-migration command.
     m.down().await.expect("down with nothing applied");
     let idle = take(&seen);
-    assert_eq!(idle, ["aggregate", "hello", "update", "aggregate", "update"]);
+    assert_eq!(
+        idle,
+        ["aggregate", "hello", "update", "aggregate", "update"]
+    );
 }

@@ -172,10 +172,7 @@ async fn a_failure_is_recorded_refused_and_retried() {
         Ok("backfilling users: field `x` is missing")
     );
     assert_eq!(b.get_str("failed_direction"), Ok("up"));
-    assert!(
-        common::lock_free(&t.db).await,
-        "lock released on error"
-    );
+    assert!(common::lock_free(&t.db).await, "lock released on error");
 
     let status = m.status().await.expect("status");
     assert_eq!(status.migrations[1].state, State::Failed);
@@ -663,7 +660,11 @@ async fn duplicate_state_documents_are_resolved_under_the_lock_keeping_the_appli
         .expect("seed duplicates");
     let m = Migrator::new(t.db.clone(), LINEAR);
     let report = m.up().await.expect("up");
-    assert_eq!(names(&report), ["0002_b", "0003_c"], "0001_a counts as applied");
+    assert_eq!(
+        names(&report),
+        ["0002_b", "0003_c"],
+        "0001_a counts as applied"
+    );
     assert!(!runs(&t.db).await.contains(&"0001_a:up".to_owned()));
     let left: Vec<Document> = docs(&t.db, "pymongo_migrate")
         .await
@@ -710,5 +711,8 @@ async fn down_refuses_a_migration_changed_since_applied_unless_allowed() {
         .await
         .expect("allowed");
     assert_eq!(names(&report), ["0003_c"]);
-    assert_eq!(runs(&t.db).await.last().map(String::as_str), Some("0003_c:down"));
+    assert_eq!(
+        runs(&t.db).await.last().map(String::as_str),
+        Some("0003_c:down")
+    );
 }

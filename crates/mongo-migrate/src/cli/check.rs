@@ -58,17 +58,20 @@ pub(crate) async fn run(args: &FormatArgs, ctx: &Ctx<'_>) -> Result<u8, CliError
 fn findings(status: &Status) -> CheckDocument<'_> {
     let verdict = status.verdict();
     let names = |kind: FindingKind| -> Vec<&str> {
-        verdict.names(kind).iter().map(|n| {
-            // Borrow from the status, whose lifetime the document has.
-            status
-                .migrations
-                .iter()
-                .map(|m| m.name)
-                .chain(status.unknown.iter().map(|u| u.name.as_str()))
-                .find(|s| *s == n.as_str())
-                .unwrap_or("")
-        })
-        .collect()
+        verdict
+            .names(kind)
+            .iter()
+            .map(|n| {
+                // Borrow from the status, whose lifetime the document has.
+                status
+                    .migrations
+                    .iter()
+                    .map(|m| m.name)
+                    .chain(status.unknown.iter().map(|u| u.name.as_str()))
+                    .find(|s| *s == n.as_str())
+                    .unwrap_or("")
+            })
+            .collect()
     };
     let code = verdict
         .worst()

@@ -117,7 +117,10 @@ impl Ctx<'_> {
             .into());
         }
         crate::migrator::validate_collection(&g.collection).map_err(crate::Error::from)?;
-        let uri = g.uri.as_deref().ok_or(crate::Error::from(ConfigError::NoUri))?;
+        let uri = g
+            .uri
+            .as_deref()
+            .ok_or(crate::Error::from(ConfigError::NoUri))?;
         let conn = crate::connect(uri, g.database.as_deref(), g.server_timeout).await?;
         let _ = self.hosts.set(conn.hosts.clone());
         Ok(Migrator::new(conn.db, self.app.migrations)

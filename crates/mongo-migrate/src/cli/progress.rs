@@ -56,7 +56,11 @@ impl Observer for Progress {
             }
             Event::LockAcquired => {}
             Event::Deduplicated { name, removed } => {
-                let docs = if removed == 1 { "document" } else { "documents" };
+                let docs = if removed == 1 {
+                    "document"
+                } else {
+                    "documents"
+                };
                 outln!(
                     "{} {name} had {} state documents (pymongo-migrate keeps no unique index); removed {removed} surplus {docs}, kept the applied one",
                     st.warn("!"),

@@ -182,7 +182,9 @@ impl<'a> RoundTrip<'a> {
     }
 
     async fn call(&self, f: crate::MigrationFn, _name: &str) -> Result<(), String> {
-        crate::migration::run_caught(f(self.db)).await.map_err(|c| c.message)
+        crate::migration::run_caught(f(self.db))
+            .await
+            .map_err(|c| c.message)
     }
 }
 
