@@ -332,3 +332,119 @@ async fn guardrails_refuse_hostile_configuration_with_exit_2() {
     assert!(started.elapsed() < Duration::from_secs(5));
     holder.release().await.expect("release");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn refused_credentials_exit_2_and_never_show_the_password() {
+    let app = counter_app();
+    let t = test_database("fence_auth").await;
+    let host = t
+        .uri
+        .trim_start_matches("mongodb://")
+        .split('/')
+        .next()
+        .expect("host")
+        .to_owned();
+    let uri = format!("mongodb://ann:pa%2Fs%40s-s3cret@{host}/{}", t.name());
+    for sub in ["status", "up", "check"] {
+        let o = run(migrate(app, &uri).arg(sub));
+        assert_eq!(
+            code(&o),
+            i32::from(exit_code::USAGE),
+            "{sub}: {}",
+            stderr(&o)
+        );
+        let err = stderr(&o);
+        assert!(
+            err.to_lowercase().contains("authentication"),
+            "{sub}: {err}"
+        );
+        for secret in ["s3cret", "pa%2Fs%40s", "pa/s@s"] {
+            assert!(
+                !err.contains(secret) && !stdout(&o).contains(secret),
+                "{sub}: {secret} shown: {err}"
+            );
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_state_write_the_server_rejects_is_a_database_error_exit_10() {
+    let app = counter_app();
+    let t = test_database("fence_db_error").await;
+    // A validator (an application's schema rule, say) that our details documents fail.
+    t.db.create_collection("pymongo_migrate_details")
+        .validator(doc! { "$jsonSchema": { "bsonType": "object", "required": ["zzz"] } })
+        .await
+        .expect("create with a validator");
+    let o = run(migrate(app, &t.uri).arg("up"));
+    assert_eq!(
+        code(&o),
+        i32::from(exit_code::DATABASE_ERROR),
+        "{}",
+        stderr(&o)
+    );
+    let err = stderr(&o);
+    assert!(err.contains("recording the state"), "{err}");
+    assert!(err.contains("pymongo_migrate"), "{err}");
+    // The lease was released on the way out.
+    assert!(cli_common::lock_free(&t.db).await);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_older_binarys_lock_document_is_respected_both_ways() {
+    let app = counter_app();
+    let t = test_database("fence_mixed_versions").await;
+    let lock = t.db.collection::<Document>("pymongo_migrate_lock");
+    // A lease held by an older binary: its document has no `released_at` and an owner.
+    let now = mongo_migrate::bson::DateTime::now();
+    let later = mongo_migrate::bson::DateTime::from_millis(now.timestamp_millis() + 60_000);
+    lock.insert_one(doc! {
+        "_id": "migrate",
+        "owner": { "host": "old-host", "pid": 4242_i64, "token": "old-token" },
+        "acquired_at": now, "renewed_at": now, "expires_at": later,
+    })
+    .await
+    .expect("an old holder");
+    let o = run(migrate(app, &t.uri).args(["--lock-timeout", "1s", "up"]));
+    assert_eq!(
+        code(&o),
+        i32::from(exit_code::LOCK_NOT_ACQUIRED),
+        "{}",
+        stderr(&o)
+    );
+    assert!(stderr(&o).contains("old-host pid 4242"), "{}", stderr(&o));
+    // An older binary releases by deleting the document: the next runner takes it.
+    lock.delete_one(doc! { "_id": "migrate", "owner.token": "old-token" })
+        .await
+        .expect("old release");
+    let o = run(migrate(app, &t.uri).args(["up", "--to", "0001_first"]));
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    // What this version leaves is free for an older binary: the exact acquisition filter of
+    // the previous release matches it (an expired lease), and it finds no holder to show.
+    let released = lock
+        .find_one(doc! { "_id": "migrate" })
+        .await
+        .expect("read")
+        .expect("the document stays");
+    assert_eq!(
+        released.get("owner"),
+        Some(&mongo_migrate::bson::Bson::Null)
+    );
+    let taken = lock
+        .update_one(
+            doc! { "_id": "migrate", "$or": [
+                { "expires_at": { "$lt": mongo_migrate::bson::DateTime::now() } },
+                { "owner.token": "old-token" },
+            ] },
+            doc! { "$set": {
+                "owner": { "host": "old-host", "pid": 4242_i64, "token": "old-token" },
+                "expires_at": later,
+            } },
+        )
+        .await
+        .expect("old acquisition");
+    assert_eq!(
+        taken.matched_count, 1,
+        "an older binary can take the released lock"
+    );
+}
