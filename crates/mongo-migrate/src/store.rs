@@ -566,72 +566,44 @@ impl Store {
     /// the state collection that `$unionWith`s the details and the lock, so reading the state
     /// costs one query whatever the number of migrations.
     ///
-    /// The same query probes each collection for one document that is not ours (`$limit: 1`):
-    /// a `--collection` naming an application collection is refused before anything is
-    /// written, and the refusal names the collection and the fields found.
+    /// Each collection comes back as one document (a `$group` of at most [`MAX_DOCUMENTS`] of
+    /// its documents): the server evaluates no predicate per document, and a collection that
+    /// is not ours is never read whole. Every document is checked here: a `--collection` naming
+    /// an application collection is refused, naming the collection and the fields found.
     pub async fn load(&self, with_lock: bool) -> Result<Loaded, StoreError> {
-        self.read(with_lock, false).await
+        self.read(with_lock, MAX_DOCUMENTS).await
     }
 
-    async fn read(&self, with_lock: bool, probe_only: bool) -> Result<Loaded, StoreError> {
-        const SOURCE: &str = "__mongo_migrate_source";
-        let state_shape = doc! {
-            field::NAME: { "$type": "string" },
-            field::APPLIED: { "$type": ["date", "null"] },
-        };
-        // A details document is ours when its `_id` is a name and it carries one of the fields
-        // every version of this tool writes; later versions may add others.
-        let details_shape = doc! {
-            "_id": { "$type": "string" },
-            "$or": [
-                { "started_at": { "$exists": true } },
-                { "failed_at": { "$exists": true } },
-                { "tool": { "$exists": true } },
-                { field::CHECKSUM: { "$exists": true } },
-                { field::ACCEPTED: { "$exists": true } },
-            ],
-        };
-        let lock_shape = doc! { "_id": LOCK_ID, field::OWNER: { "$exists": true } };
-        let branch = |coll: &Collection<Document>, shape: &Document, tag: &str| {
-            doc! { "$unionWith": {
-                "coll": coll.name(),
-                "pipeline": [ { "$match": shape.clone() }, { "$addFields": { SOURCE: tag } } ],
-            }}
-        };
-        let probe = |coll: &Collection<Document>, shape: &Document, tag: &str| {
-            doc! { "$unionWith": {
-                "coll": coll.name(),
-                "pipeline": [
-                    { "$match": { "$nor": [shape.clone()] } },
-                    { "$limit": 1 },
-                    { "$addFields": { SOURCE: tag } },
-                ],
-            }}
-        };
-        let mut pipeline = if probe_only {
+    /// Checks the first document of each of the three collections (`$limit: 1` each): one
+    /// bounded query, run before the lock is taken, so that a `--collection` naming an
+    /// application collection is refused before anything is written. [`load`](Self::load)
+    /// then checks every document.
+    pub async fn probe(&self) -> Result<(), StoreError> {
+        self.read(false, 1).await.map(|_| ())
+    }
+
+    async fn read(&self, with_lock: bool, limit: usize) -> Result<Loaded, StoreError> {
+        let bound = i64::try_from(limit).unwrap_or(i64::MAX);
+        let grouped = |tag: &str| {
+            // One more than allowed: a collection with more cannot be migration state.
+            let take = if limit > 1 { bound + 1 } else { 1 };
             vec![
-                doc! { "$match": { "$nor": [state_shape.clone()] } },
-                doc! { "$limit": 1 },
-                doc! { "$addFields": { SOURCE: "foreign-state" } },
-            ]
-        } else {
-            vec![
-                doc! { "$match": state_shape.clone() },
-                doc! { "$addFields": { SOURCE: "state" } },
-                probe(&self.state, &state_shape, "foreign-state"),
-                branch(&self.details, &details_shape, "details"),
+                doc! { "$limit": take },
+                doc! { "$group": { "_id": tag, "docs": { "$push": "$$ROOT" } } },
             ]
         };
-        pipeline.push(probe(&self.details, &details_shape, "foreign-details"));
-        if with_lock {
-            pipeline.push(branch(&self.lock, &lock_shape, "lock"));
-        }
-        pipeline.push(probe(&self.lock, &lock_shape, "foreign-lock"));
-        let docs: Vec<Document> = self
+        let mut pipeline = grouped("state");
+        pipeline.push(doc! { "$unionWith": {
+            "coll": self.details.name(),
+            "pipeline": grouped("details"),
+        }});
+        pipeline.push(doc! { "$unionWith": {
+            "coll": self.lock.name(),
+            "pipeline": grouped("lock"),
+        }});
+        let groups: Vec<Document> = self
             .state
             .aggregate(pipeline)
-            // One batch for any realistic plan: the documents are small.
-            .batch_size(100_000)
             .await
             .map_err(db_err(self.state.name(), "reading the state"))?
             .try_collect()
@@ -639,39 +611,47 @@ impl Store {
             .map_err(db_err(self.state.name(), "reading the state"))?;
         let mut loaded = Loaded::default();
         let mut shared: HashMap<String, Vec<StateDoc>> = HashMap::new();
-        for mut d in docs {
-            let source = d.remove(SOURCE);
-            let foreign = |coll: &Collection<Document>, what, d: &Document| StoreError::Foreign {
-                collection: coll.name().to_owned(),
-                what,
-                found: describe_fields(d),
+        for group in groups {
+            let tag = group.get_str("_id").unwrap_or_default().to_owned();
+            let docs = group.get_array("docs").map(Vec::as_slice).unwrap_or(&[]);
+            let (coll, what) = match tag.as_str() {
+                "state" => (&self.state, WHAT_STATE),
+                "details" => (&self.details, WHAT_DETAILS),
+                _ => (&self.lock, WHAT_LOCK),
             };
-            match source.as_ref().and_then(Bson::as_str) {
-                Some("state") => {
-                    if let Ok(s) = bson::from_document::<StateDoc>(d) {
+            if limit > 1 && docs.len() > limit {
+                return Err(StoreError::Foreign {
+                    collection: coll.name().to_owned(),
+                    what,
+                    found: format!("more than {limit} documents"),
+                });
+            }
+            for d in docs.iter().filter_map(Bson::as_document) {
+                let foreign = || StoreError::Foreign {
+                    collection: coll.name().to_owned(),
+                    what,
+                    found: describe_fields(d),
+                };
+                match tag.as_str() {
+                    "state" => {
+                        let s = state_doc(d).ok_or_else(foreign)?;
                         shared.entry(s.name.clone()).or_default().push(s);
                     }
+                    "details" => {
+                        let details = details_doc(d).ok_or_else(foreign)?;
+                        loaded
+                            .records
+                            .entry(details.name.clone())
+                            .or_default()
+                            .read_details(details);
+                    }
+                    _ => {
+                        let lock = lock_doc(d).ok_or_else(foreign)?;
+                        if with_lock {
+                            loaded.lock = Some(lock);
+                        }
+                    }
                 }
-                Some("details") => match bson::from_document::<DetailsDoc>(d.clone()) {
-                    Ok(details) => loaded
-                        .records
-                        .entry(details.name.clone())
-                        .or_default()
-                        .read_details(details),
-                    Err(_) => return Err(foreign(&self.details, "migration details", &d)),
-                },
-                Some("lock") => match bson::from_document::<LockDoc>(d.clone()) {
-                    Ok(lock) => loaded.lock = Some(lock),
-                    Err(_) => return Err(foreign(&self.lock, "a migration lock", &d)),
-                },
-                Some("foreign-state") => {
-                    return Err(foreign(&self.state, "migration state {name, applied}", &d))
-                }
-                Some("foreign-details") => {
-                    return Err(foreign(&self.details, "migration details", &d))
-                }
-                Some("foreign-lock") => return Err(foreign(&self.lock, "a migration lock", &d)),
-                _ => {}
             }
         }
         for (name, mut docs) in shared {
@@ -687,13 +667,6 @@ impl Store {
         }
         loaded.duplicates.sort_by(|a, b| a.0.cmp(&b.0));
         Ok(loaded)
-    }
-
-    /// Probes the three collections for one document that is not ours each (`$limit: 1`):
-    /// one bounded query, run before the lock is taken, so that a `--collection` naming an
-    /// application collection is refused before anything is written.
-    pub async fn probe(&self) -> Result<(), StoreError> {
-        self.read(false, true).await.map(|_| ())
     }
 
     /// Writes `changes` in order, only while `fence` holds: see the module documentation.
@@ -963,6 +936,48 @@ fn release_update(now: bson::DateTime) -> Document {
         field::EXPIRES_AT: now,
         field::RELEASED_AT: now,
     }}
+}
+
+/// At most this many documents are read from each of the state and details collections: more
+/// cannot be migration state, and the bound keeps a wrong `--collection` from reading a large
+/// application collection (each collection comes back as one document, under 16 MB).
+pub const MAX_DOCUMENTS: usize = 20_000;
+
+const WHAT_STATE: &str = "migration state {name, applied}";
+const WHAT_DETAILS: &str = "migration details";
+const WHAT_LOCK: &str = "a migration lock";
+
+/// A shared state document: exactly `{_id, name: string, applied: date | null}`.
+fn state_doc(d: &Document) -> Option<StateDoc> {
+    let shape = d.len() == 3
+        && d.contains_key("_id")
+        && matches!(d.get(field::NAME), Some(Bson::String(_)))
+        && matches!(d.get(field::APPLIED), Some(Bson::DateTime(_) | Bson::Null));
+    if !shape {
+        return None;
+    }
+    bson::from_document(d.clone()).ok()
+}
+
+/// A details document: a string `_id` and at least one field every version of this tool
+/// writes; later versions may add others.
+fn details_doc(d: &Document) -> Option<DetailsDoc> {
+    let ours = matches!(d.get("_id"), Some(Bson::String(_)))
+        && ["started_at", "failed_at", "tool", field::CHECKSUM, field::ACCEPTED]
+            .iter()
+            .any(|f| d.contains_key(f));
+    if !ours {
+        return None;
+    }
+    bson::from_document(d.clone()).ok()
+}
+
+/// The lock document: `_id: "migrate"` with an `owner` (a runner, or null once released).
+fn lock_doc(d: &Document) -> Option<LockDoc> {
+    if d.get_str("_id") != Ok(LOCK_ID) || !d.contains_key(field::OWNER) {
+        return None;
+    }
+    bson::from_document(d.clone()).ok()
 }
 
 /// The field names of a document, for an error message that never shows values.
