@@ -631,7 +631,7 @@ impl Migrator {
             };
             if fake {
                 self.observer.on_event(&start);
-                carry.push(outcome_change(m, direction, 0, &runner, true));
+                carry.push(outcome_change(m, direction, 0, &runner, true, Vec::new()));
                 done.push((m.name, Duration::ZERO));
                 continue;
             }
@@ -646,7 +646,11 @@ impl Migrator {
                 .await?;
             self.observer.on_event(&start);
             let started = Instant::now();
-            let outcome = self.run_body(lease, m, direction, &runner).await;
+            let notes = crate::progress::Notes::default();
+            let outcome = self
+                .run_body(lease, m, direction, &runner, Arc::clone(&notes))
+                .await;
+            let notes = notes.lock().map(|n| n.clone()).unwrap_or_default();
             let elapsed = started.elapsed();
             let ms = i64::try_from(elapsed.as_millis()).unwrap_or(i64::MAX);
             match outcome {
@@ -655,7 +659,7 @@ impl Migrator {
                     self.finished(m.name, direction, elapsed, fake, report);
                 }
                 Outcome::Done => {
-                    carry.push(outcome_change(m, direction, ms, &runner, false));
+                    carry.push(outcome_change(m, direction, ms, &runner, false, notes));
                     done.push((m.name, elapsed));
                 }
                 Outcome::Failed(error) => {
@@ -766,19 +770,25 @@ impl Migrator {
         m: &'static Migration,
         direction: Direction,
         runner: &crate::model::Runner,
+        notes: crate::progress::Notes,
     ) -> Outcome {
         let f = match direction {
             Direction::Up => m.upgrade,
             Direction::Down => m.downgrade,
         };
-        let body = crate::progress::scope(m.name, Arc::clone(&self.observer), f(&self.db));
+        let body = crate::progress::scope(
+            m.name,
+            Arc::clone(&self.observer),
+            Arc::clone(&notes),
+            f(&self.db),
+        );
         let fenced = Fenced {
             inner: Box::pin(body),
             lease: lease.clone(),
         };
         let caught = async {
             if m.transactional {
-                let hook = self.commit_hook(lease, m, direction, runner);
+                let hook = self.commit_hook(lease, m, direction, runner, notes);
                 transaction::with_commit_hook(hook, crate::migration::run_caught(fenced)).await
             } else {
                 crate::migration::run_caught(fenced).await
@@ -825,6 +835,7 @@ impl Migrator {
         m: &'static Migration,
         direction: Direction,
         runner: &crate::model::Runner,
+        notes: crate::progress::Notes,
     ) -> transaction::CommitHook {
         let lease = lease.clone();
         let runner = runner.clone();
@@ -832,12 +843,13 @@ impl Migrator {
         Arc::new(move |session| {
             let lease = lease.clone();
             let runner = runner.clone();
+            let notes = notes.lock().map(|n| n.clone()).unwrap_or_default();
             Box::pin(async move {
                 let Ok((fence, _)) = lease.fence() else {
                     return Err(anyhow::Error::new(LockError::Lost { holder: None }));
                 };
                 let ms = i64::try_from(started.elapsed().as_millis()).unwrap_or(i64::MAX);
-                let change = outcome_change(m, direction, ms, &runner, false);
+                let change = outcome_change(m, direction, ms, &runner, false, notes);
                 match lease
                     .store()
                     .commit_in_transaction(session, &fence.token, fence.now, &[change])
@@ -863,13 +875,14 @@ enum Outcome {
     Lost,
 }
 
-/// The change recording a successful upgrade or downgrade of `m`.
+/// The change recording a successful upgrade or downgrade of `m`, with the notes it left.
 fn outcome_change(
     m: &Migration,
     direction: Direction,
     duration_ms: i64,
     runner: &crate::model::Runner,
     fake: bool,
+    notes: Vec<String>,
 ) -> Change {
     match direction {
         Direction::Up => Change::Applied {
@@ -878,12 +891,14 @@ fn outcome_change(
             duration_ms,
             runner: runner.clone(),
             fake,
+            notes,
         },
         Direction::Down => Change::Reverted {
             name: m.name.to_owned(),
             duration_ms,
             runner: runner.clone(),
             fake,
+            notes,
         },
     }
 }

@@ -55,6 +55,13 @@ pub enum Event<'a> {
         /// Units in all, when known.
         total: Option<u64>,
     },
+    /// A running migration left a note ([`progress::note`](crate::progress::note)).
+    Note {
+        /// The migration.
+        name: &'a str,
+        /// The note.
+        message: &'a str,
+    },
     /// A migration finished successfully and is recorded.
     Finish {
         /// The migration.

@@ -7,14 +7,18 @@
 //! test calling `upgrade` directly) it does nothing.
 
 use std::future::Future;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use crate::observer::{Event, Observer};
 
 struct Scope {
     migration: &'static str,
     observer: Arc<dyn Observer>,
+    notes: Notes,
 }
+
+/// The notes a running migration left ([`note`]), collected by the runner into its record.
+pub(crate) type Notes = Arc<Mutex<Vec<String>>>;
 
 tokio::task_local! {
     static CURRENT: Scope;
@@ -32,10 +36,34 @@ pub fn report(done: u64, total: Option<u64>) {
     });
 }
 
-/// Runs `future` (a migration's body) with `observer` receiving its [`report`]s.
+/// Records a note about the running migration: something it did not do, or did differently,
+/// that the operator should know (documents it left alone because the application changed
+/// them since, a reference it kept). The note is shown in the run's output, and stored in the
+/// migration's details record with its outcome. Outside a run it does nothing.
+///
+/// # Examples
+/// ```no_run
+/// mongo_migrate::progress::note("1 document in stories changed since it was applied; left as it is");
+/// ```
+pub fn note(message: impl Into<String>) {
+    let message = message.into();
+    let _ = CURRENT.try_with(|scope| {
+        scope.observer.on_event(&Event::Note {
+            name: scope.migration,
+            message: &message,
+        });
+        if let Ok(mut notes) = scope.notes.lock() {
+            notes.push(message.clone());
+        }
+    });
+}
+
+/// Runs `future` (a migration's body) with `observer` receiving its [`report`]s and `notes`
+/// collecting its [`note`]s.
 pub(crate) async fn scope<F: Future>(
     migration: &'static str,
     observer: Arc<dyn Observer>,
+    notes: Notes,
     future: F,
 ) -> F::Output {
     CURRENT
@@ -43,6 +71,7 @@ pub(crate) async fn scope<F: Future>(
             Scope {
                 migration,
                 observer,
+                notes,
             },
             future,
         )

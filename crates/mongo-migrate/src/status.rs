@@ -78,6 +78,9 @@ pub struct MigrationStatus {
     pub checksum_state: ChecksumState,
     /// The failure record, when [`State::Failed`].
     pub failure: Option<Failure>,
+    /// The notes its last run left ([`progress::note`](crate::progress::note)): what it left
+    /// alone, and why.
+    pub notes: Vec<String>,
     /// For an applied migration, its dependencies that are not applied: the history is out of
     /// order (state written by another tool, or edited by hand). Empty otherwise.
     pub unapplied_dependencies: Vec<&'static str>,
@@ -154,6 +157,7 @@ impl Status {
                 recorded_checksum: recorded,
                 checksum_state,
                 failure,
+                notes: record.map(|r| r.notes.clone()).unwrap_or_default(),
                 unapplied_dependencies: Vec::new(),
             });
         }

@@ -115,6 +115,7 @@ pub(crate) struct DetailsDoc {
     pub failed_direction: Option<Direction>,
     pub error: Option<String>,
     pub reverted_at: Option<bson::DateTime>,
+    pub notes: Option<Vec<String>>,
 }
 
 /// The lock document.
@@ -157,6 +158,7 @@ mod field {
     pub const FAILED: [&str; 3] = ["failed_at", "failed_direction", "error"];
     pub const REVERTED_AT: &str = "reverted_at";
     pub const ACCEPTED: &str = "accepted_checksum_change";
+    pub const NOTES: &str = "notes";
 }
 
 /// What the state collections say about one migration name.
@@ -176,6 +178,8 @@ pub struct Record {
     pub in_progress: Option<InProgress>,
     /// The failure record.
     pub failure: Option<FailureRecord>,
+    /// The notes its last run left.
+    pub notes: Vec<String>,
 }
 
 /// The in-progress marker: a runner started this migration and has not recorded an outcome.
@@ -206,6 +210,7 @@ impl Record {
         self.duration_ms = d.duration_ms;
         self.applied_by = d.applied_by;
         self.fake = d.fake.unwrap_or(false);
+        self.notes = d.notes.unwrap_or_default();
         if let (Some(at), Some(direction), Some(by)) = (d.started_at, d.direction, d.started_by) {
             self.in_progress = Some(InProgress {
                 started_at: at.to_chrono(),
@@ -326,6 +331,7 @@ pub(crate) enum Change {
         duration_ms: i64,
         runner: Runner,
         fake: bool,
+        notes: Vec<String>,
     },
     /// Records `name` as not applied (`applied: null`, the document kept, as pymongo-migrate does).
     Reverted {
@@ -333,6 +339,7 @@ pub(crate) enum Change {
         duration_ms: i64,
         runner: Runner,
         fake: bool,
+        notes: Vec<String>,
     },
     /// Records a failure, cancellation or interruption; `applied` is left as it was.
     Failed {
@@ -373,6 +380,16 @@ fn unset(fields: &[&str]) -> Document {
         .collect()
 }
 
+/// The last run's notes (see [`progress::note`](crate::progress::note)): set when there are
+/// any, removed otherwise, so the record always speaks of the last run.
+fn note_fields(set: &mut Document, unsets: &mut Document, notes: &[String]) {
+    if notes.is_empty() {
+        unsets.insert(field::NOTES, "");
+    } else {
+        set.insert(field::NOTES, notes);
+    }
+}
+
 fn runner_bson(r: &Runner) -> Bson {
     bson::to_bson(r).unwrap_or(Bson::Null)
 }
@@ -404,10 +421,19 @@ impl Change {
                 duration_ms,
                 runner,
                 fake,
+                notes,
             } => {
                 let mut unsets = unset(&field::STARTED);
                 unsets.extend(unset(&field::FAILED));
                 unsets.insert(field::REVERTED_AT, "");
+                let mut set = doc! {
+                    field::CHECKSUM: checksum,
+                    "duration_ms": duration_ms,
+                    "applied_by": runner_bson(runner),
+                    "tool": TOOL,
+                    "fake": fake,
+                };
+                note_fields(&mut set, &mut unsets, notes);
                 vec![
                     // The shared document first: it is the truth both tools read.
                     Write::Update {
@@ -416,19 +442,7 @@ impl Change {
                         update: doc! { "$set": { field::APPLIED: now } },
                         upsert: true,
                     },
-                    details(
-                        name,
-                        doc! {
-                            "$set": {
-                                field::CHECKSUM: checksum,
-                                "duration_ms": duration_ms,
-                                "applied_by": runner_bson(runner),
-                                "tool": TOOL,
-                                "fake": fake,
-                            },
-                            "$unset": unsets,
-                        },
-                    ),
+                    details(name, doc! { "$set": set, "$unset": unsets }),
                 ]
             }
             Change::Reverted {
@@ -436,10 +450,19 @@ impl Change {
                 duration_ms,
                 runner,
                 fake,
+                notes,
             } => {
                 let mut unsets = unset(&field::STARTED);
                 unsets.extend(unset(&field::FAILED));
                 unsets.insert(field::CHECKSUM, "");
+                let mut set = doc! {
+                    field::REVERTED_AT: now,
+                    "duration_ms": duration_ms,
+                    "applied_by": runner_bson(runner),
+                    "tool": TOOL,
+                    "fake": fake,
+                };
+                note_fields(&mut set, &mut unsets, notes);
                 vec![
                     Write::Update {
                         state: true,
@@ -447,19 +470,7 @@ impl Change {
                         update: doc! { "$set": { field::APPLIED: Bson::Null } },
                         upsert: false,
                     },
-                    details(
-                        name,
-                        doc! {
-                            "$set": {
-                                field::REVERTED_AT: now,
-                                "duration_ms": duration_ms,
-                                "applied_by": runner_bson(runner),
-                                "tool": TOOL,
-                                "fake": fake,
-                            },
-                            "$unset": unsets,
-                        },
-                    ),
+                    details(name, doc! { "$set": set, "$unset": unsets }),
                 ]
             }
             Change::Failed {
@@ -963,9 +974,15 @@ fn state_doc(d: &Document) -> Option<StateDoc> {
 /// writes; later versions may add others.
 fn details_doc(d: &Document) -> Option<DetailsDoc> {
     let ours = matches!(d.get("_id"), Some(Bson::String(_)))
-        && ["started_at", "failed_at", "tool", field::CHECKSUM, field::ACCEPTED]
-            .iter()
-            .any(|f| d.contains_key(f));
+        && [
+            "started_at",
+            "failed_at",
+            "tool",
+            field::CHECKSUM,
+            field::ACCEPTED,
+        ]
+        .iter()
+        .any(|f| d.contains_key(f));
     if !ours {
         return None;
     }

@@ -132,6 +132,18 @@ impl Observer for Progress {
                     }
                 }
             }
+            Event::Note { name, message } => {
+                let message = crate::sanitize::for_terminal(message);
+                if self.terminal {
+                    if let Ok(s) = self.spinner.lock() {
+                        if let Some(bar) = s.as_ref() {
+                            bar.println(format!("  {} {name}: {message}", st.warn("note:")));
+                            return;
+                        }
+                    }
+                }
+                outln!("  {} {name}: {message}", st.warn("note:"));
+            }
             Event::Finish {
                 name,
                 direction,

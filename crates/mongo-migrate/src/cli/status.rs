@@ -195,7 +195,11 @@ fn details(out: &mut String, m: &MigrationStatus, st: Style) {
             .duration_ms
             .map(|d| format!(" in {d} ms"))
             .unwrap_or_default();
-        out.push_str(&format!("{pad}by {} pid {}{d}\n", by.host, by.pid));
+        out.push_str(&format!(
+            "{pad}by {} pid {}{d}\n",
+            crate::sanitize::for_terminal(&by.host),
+            by.pid
+        ));
     }
     let checksum = match m.checksum_state {
         ChecksumState::Matches => "checksum matches".to_owned(),
@@ -208,6 +212,13 @@ fn details(out: &mut String, m: &MigrationStatus, st: Style) {
         ChecksumState::NotApplied => format!("checksum {}", short(m.checksum)),
     };
     out.push_str(&format!("{pad}{checksum}\n"));
+    for note in &m.notes {
+        out.push_str(&format!(
+            "{pad}{} {}\n",
+            st.warn("note:"),
+            crate::sanitize::for_terminal(note)
+        ));
+    }
 }
 
 fn short(s: &str) -> &str {
