@@ -19,6 +19,8 @@ pub struct Connection {
     pub redacted_uri: String,
     /// The hosts of the URI (`host:port,…`).
     pub hosts: String,
+    /// The URI's secrets, to hide from every text shown or stored.
+    pub secrets: crate::Secrets,
 }
 
 /// Prepares a client for `uri` that waits at most `server_timeout` for a server to answer.
@@ -74,5 +76,6 @@ pub async fn connect(
         db,
         redacted_uri,
         hosts,
+        secrets: crate::Secrets::from_uri(uri),
     })
 }

@@ -15,6 +15,7 @@ use crate::lock::{self, LeaseLock, MIN_LEASE_TTL};
 use crate::model::Direction;
 use crate::observer::{Event, Observer, Silent};
 use crate::plan::{self, DownTarget};
+use crate::redact::Secrets;
 use crate::status::{interrupted_message, Failure, Status};
 use crate::store::{Change, Store};
 use crate::transaction;
@@ -134,6 +135,7 @@ pub struct Migrator {
     observer: Arc<dyn Observer>,
     cancel: CancelHandle,
     ctrl_c: bool,
+    secrets: Secrets,
 }
 
 impl std::fmt::Debug for Migrator {
@@ -145,6 +147,7 @@ impl std::fmt::Debug for Migrator {
             .field("lock_timeout", &self.lock_timeout)
             .field("lease_ttl", &self.lease_ttl)
             .field("ctrl_c", &self.ctrl_c)
+            .field("secrets", &self.secrets)
             .finish_non_exhaustive()
     }
 }
@@ -164,7 +167,28 @@ impl Migrator {
             observer: Arc::new(Silent),
             cancel: CancelHandle::new(),
             ctrl_c: false,
+            secrets: Secrets::new(),
         }
+    }
+
+    /// Secrets to hide from every error text a migration produces: they are replaced by `***`
+    /// before the text is printed, reported or stored in the details record. The runner only
+    /// sees a [`Database`], so an application that connected itself hands over its connection
+    /// string this way (`Secrets::from_uri(uri)`), plus any other secret its migrations handle.
+    ///
+    /// # Examples
+    /// ```no_run
+    /// # use mongo_migrate::{Migration, Migrator, Secrets};
+    /// # static MIGRATIONS: &[Migration] = &[];
+    /// # async fn run(db: mongo_migrate::mongodb::Database, uri: &str, api_key: &str) {
+    /// let mut secrets = Secrets::from_uri(uri);
+    /// secrets.add(api_key);
+    /// let report = Migrator::new(db, MIGRATIONS).secrets(secrets).up().await;
+    /// # }
+    /// ```
+    pub fn secrets(mut self, secrets: Secrets) -> Self {
+        self.secrets = secrets;
+        self
     }
 
     /// The state collection (default `pymongo_migrate`); details and lock live in
@@ -803,6 +827,10 @@ impl Migrator {
         if lease.is_lost() {
             return Outcome::Lost;
         }
+        let result = result.map_err(|mut caught| {
+            caught.message = self.secrets.redact(&caught.message);
+            caught
+        });
         match result {
             Ok(()) => Outcome::Done,
             Err(caught) if m.transactional && caught.commit_unknown => {

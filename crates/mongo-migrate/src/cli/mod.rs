@@ -124,6 +124,7 @@ impl Ctx<'_> {
         let conn = crate::connect(uri, g.database.as_deref(), g.server_timeout).await?;
         let _ = self.hosts.set(conn.hosts.clone());
         Ok(Migrator::new(conn.db, self.app.migrations)
+            .secrets(conn.secrets)
             .collection(g.collection.clone())
             .lock_timeout(g.lock_timeout)
             .lease_ttl(g.lease_ttl)
@@ -180,6 +181,10 @@ impl App {
                 });
             }
         };
+        if let Some(uri) = cli.global.uri.as_deref() {
+            let _ = SECRETS.set(crate::Secrets::from_uri(uri));
+        }
+        install_panic_hook();
         let terminal = std::io::stdout().is_terminal();
         let style =
             Style::new(terminal && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty()));
@@ -236,14 +241,37 @@ impl App {
                         }
                     }
                 }
-                if let Some(uri) = cli.global.uri.as_deref() {
-                    message = crate::redact_text(&message, uri);
-                }
-                eprintln!("{} {message}", style.error("error:"));
+                eprintln!("{} {}", style.error("error:"), shown(&message));
                 ExitCode::from(e.exit_code())
             }
         }
     }
+}
+
+/// A panic hook that hides the connection string's secrets: a migration's panic message is
+/// printed by the hook before the runner catches it. It chains the previous hook when the
+/// message holds no secret, so an app's own hook (and `RUST_BACKTRACE`) keep working.
+fn install_panic_hook() {
+    let previous = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        let payload = info
+            .payload()
+            .downcast_ref::<&str>()
+            .map(|s| (*s).to_owned())
+            .or_else(|| info.payload().downcast_ref::<String>().cloned());
+        match payload {
+            Some(message) if shown(&message) != message => {
+                let at = info
+                    .location()
+                    .map(|l| format!(" at {}:{}", l.file(), l.line()))
+                    .unwrap_or_default();
+                let thread = std::thread::current();
+                let name = thread.name().unwrap_or("<unnamed>");
+                eprintln!("\nthread '{name}' panicked{at}:\n{}", shown(&message));
+            }
+            _ => previous(info),
+        }
+    }));
 }
 
 /// An error and its causes, `outer: inner: …`, each cause shown once.
@@ -281,16 +309,30 @@ pub(crate) fn print_json(value: &impl serde::Serialize) -> Result<(), CliError> 
     emit(&format!("{text}\n"))
 }
 
+/// The secrets of the connection string: every text this command shows goes through
+/// [`shown`], so none of them is ever printed, whatever the text's origin (a driver error, a
+/// migration's error or note, a failure record written by an older version).
+static SECRETS: OnceLock<crate::Secrets> = OnceLock::new();
+
+/// `text` as it may be shown.
+pub(crate) fn shown(text: &str) -> std::borrow::Cow<'_, str> {
+    match SECRETS.get() {
+        Some(s) if !s.is_empty() => std::borrow::Cow::Owned(s.redact(text)),
+        _ => std::borrow::Cow::Borrowed(text),
+    }
+}
+
 /// Writes one line on stdout, ignoring write errors (see `outln!`).
 pub(crate) fn line(text: &str) {
     use std::io::Write as _;
     let mut out = std::io::stdout().lock();
-    let _ = writeln!(out, "{text}");
+    let _ = writeln!(out, "{}", shown(text));
 }
 
 /// Writes `text` on stdout; a closed pipe (`migrate plan | head`) is not an error.
 pub(crate) fn emit(text: &str) -> Result<(), CliError> {
     use std::io::Write as _;
+    let text = shown(text);
     let mut out = std::io::stdout().lock();
     match out.write_all(text.as_bytes()).and_then(|()| out.flush()) {
         Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
