@@ -62,7 +62,7 @@ async fn a_killed_runner_is_reported_and_its_lease_taken_over() {
     let app = counter_app();
     let t = test_database("cli_sigkill").await;
     let mut victim = migrate(app, &t.uri)
-        .args(["--lease-ttl", "2s", "up"])
+        .args(["--lease-ttl", "2s", "--server-timeout", "500ms", "up"])
         .env("SLOW_MS", "120000")
         .stdout(Stdio::null())
         .stderr(Stdio::null())
@@ -90,7 +90,15 @@ async fn a_killed_runner_is_reported_and_its_lease_taken_over() {
     let status = run(migrate(app, &t.uri).arg("status"));
     assert_eq!(code(&status), 0);
 
-    let next = run(migrate(app, &t.uri).args(["--lease-ttl", "2s", "--lock-timeout", "60s", "up"]));
+    let next = run(migrate(app, &t.uri).args([
+        "--lease-ttl",
+        "2s",
+        "--server-timeout",
+        "500ms",
+        "--lock-timeout",
+        "60s",
+        "up",
+    ]));
     let out = stdout(&next);
     assert_eq!(
         code(&next),
