@@ -158,3 +158,76 @@ fn a_broken_dotenv_is_a_located_configuration_error() {
     // The line may hold a secret: it is located, never quoted.
     assert!(!stderr.contains("s3cret-value"), "{stderr}");
 }
+
+#[test]
+fn only_the_working_directorys_dotenv_is_read() {
+    let parent = tempfile::tempdir().unwrap();
+    std::fs::write(
+        parent.path().join(".env"),
+        "MONGO_URI=mongodb://elsewhere:1/x\nMONGO_MIGRATE_COLLECTION=hijacked\n",
+    )
+    .unwrap();
+    let child = parent.path().join("app");
+    std::fs::create_dir(&child).unwrap();
+    let configured = |dir: &std::path::Path| {
+        Command::cargo_bin("migrate")
+            .unwrap()
+            .env_remove("MONGO_URI")
+            .env_remove("MONGO_MIGRATE_COLLECTION")
+            .current_dir(dir)
+            .args(["configured", "MONGO_URI"])
+            .output()
+            .unwrap()
+    };
+    // A stray .env in a parent directory is never read.
+    assert_eq!(configured(&child).status.code(), Some(1));
+    assert_eq!(configured(parent.path()).status.code(), Some(0));
+    let out = Command::cargo_bin("migrate")
+        .unwrap()
+        .env_remove("MONGO_URI")
+        .current_dir(&child)
+        .arg("status")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("no MongoDB URI"), "{}", stderr(&out));
+}
+
+#[test]
+fn a_dollar_that_dotenvy_would_substitute_is_refused_located() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join(".env"),
+        "# a password with a dollar\nMONGO_URI=mongodb://ann:pa$word@h/x\n",
+    )
+    .unwrap();
+    let out = Command::cargo_bin("migrate")
+        .unwrap()
+        .env_remove("MONGO_URI")
+        .current_dir(dir.path())
+        .arg("status")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    let err = stderr(&out);
+    assert!(
+        err.contains(".env:2:27: `$` in this value would be replaced"),
+        "{err}"
+    );
+    assert!(!err.contains("pa$word") && !err.contains("word@h"), "{err}");
+    // Single-quoted, the value is taken as written.
+    std::fs::write(
+        dir.path().join(".env"),
+        "MONGO_URI='mongodb://ann:pa$word@127.0.0.1:1/x'\n",
+    )
+    .unwrap();
+    let out = Command::cargo_bin("migrate")
+        .unwrap()
+        .env_remove("MONGO_URI")
+        .current_dir(dir.path())
+        .args(["--server-timeout", "300ms", "status"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(3), "{}", stderr(&out));
+    assert!(!stderr(&out).contains("pa$word"), "{}", stderr(&out));
+}

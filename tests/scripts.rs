@@ -35,6 +35,7 @@ impl Home {
     fn cmd(&self, script: &str) -> Command {
         let mut c = Command::new(root().join("scripts").join(script));
         c.env("DEV_DB_HOME", self.dir.path())
+            .env("MIGRATE_BIN", env!("CARGO_BIN_EXE_migrate"))
             .env("DEV_DB_VENV", root().join(".dev/venv"))
             .env_remove("MONGO_URI")
             .env_remove("ADMIN_EMAIL")

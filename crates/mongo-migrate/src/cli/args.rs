@@ -102,12 +102,24 @@ pub enum Command {
     /// checksum is kept in the details document.
     #[command(after_help = HELP_TABLE)]
     AcceptChanges(AcceptArgs),
+    /// Exit 0 when every VAR is set, in the environment or in `./.env` (read as every command
+    /// reads it), 1 otherwise: for scripts such as `scripts/with-db`.
+    #[command(hide = true)]
+    Configured(ConfiguredArgs),
     /// Exit 0 only when nothing is pending, failed, changed or unknown: a deploy gate.
     ///
     /// Otherwise exits with the code of the worst finding: 5 failed, 6 changed, 7 unknown,
     /// 8 pending.
     #[command(after_help = HELP_TABLE)]
     Check(FormatArgs),
+}
+
+/// Options of `configured`.
+#[derive(Debug, Clone, Args)]
+pub struct ConfiguredArgs {
+    /// The variables.
+    #[arg(value_name = "VAR", required = true)]
+    pub vars: Vec<String>,
 }
 
 /// Options of `accept-changes`.

@@ -22,6 +22,7 @@ macro_rules! outln {
 mod accept;
 pub mod args;
 mod check;
+mod dotenv;
 mod down;
 mod graph;
 mod new;
@@ -160,15 +161,11 @@ impl App {
         I: IntoIterator<Item = T>,
         T: Into<OsString> + Clone,
     {
-        // A missing .env is normal; variables already set win over the file. A broken one is a
-        // configuration error: going on would report a confusing "no URI" instead.
-        match dotenvy::dotenv() {
-            Ok(_) => {}
-            Err(e) if e.not_found() => {}
-            Err(e) => {
-                eprintln!("error: {}", dotenv_error(&e));
-                return ExitCode::from(exit_code::USAGE);
-            }
+        // A broken .env is a configuration error: going on would report a confusing "no URI"
+        // instead.
+        if let Err(e) = dotenv::load() {
+            eprintln!("error: {e}");
+            return ExitCode::from(exit_code::USAGE);
         }
         let cli = match Cli::try_parse_from(args) {
             Ok(cli) => cli,
@@ -300,6 +297,21 @@ async fn dispatch(command: &Command, ctx: &Ctx<'_>) -> Result<u8, CliError> {
         Command::New(a) => new::run(a, ctx),
         Command::Check(a) => check::run(a, ctx).await,
         Command::AcceptChanges(a) => accept::run(a, ctx).await,
+        Command::Configured(a) => Ok(configured(a)),
+    }
+}
+
+/// `migrate configured VAR…`: 0 when every VAR is set (in the environment or `./.env`), 1
+/// otherwise. `scripts/with-db` asks this rather than parsing `.env` by rules of its own.
+fn configured(args: &args::ConfiguredArgs) -> u8 {
+    let set = args
+        .vars
+        .iter()
+        .all(|v| std::env::var_os(v).is_some_and(|value| !value.is_empty()));
+    if set {
+        exit_code::SUCCESS
+    } else {
+        exit_code::MIGRATION_FAILED
     }
 }
 
@@ -337,32 +349,5 @@ pub(crate) fn emit(text: &str) -> Result<(), CliError> {
     match out.write_all(text.as_bytes()).and_then(|()| out.flush()) {
         Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
         other => Ok(other?),
-    }
-}
-
-/// A `.env` parse error as `path:line:column: …`, never quoting the line: it may hold a
-/// password. dotenvy reports the offending line's text and a column, not the line number.
-fn dotenv_error(e: &dotenvy::Error) -> String {
-    let path = std::env::current_dir()
-        .map(|d| d.join(".env"))
-        .unwrap_or_else(|_| PathBuf::from(".env"));
-    match e {
-        dotenvy::Error::LineParse(line, index) => {
-            let number = std::fs::read_to_string(&path).ok().and_then(|text| {
-                text.lines()
-                    .position(|l| l.trim_end() == line.trim_end())
-                    .map(|n| n + 1)
-            });
-            match number {
-                Some(n) => crate::dotenv_location_message(&path, n, index + 1),
-                None => format!(
-                    "{}: cannot parse a line of .env (at column {})",
-                    path.display(),
-                    index + 1
-                ),
-            }
-        }
-        dotenvy::Error::Io(io) => format!("cannot read {}: {io}", path.display()),
-        _ => format!("cannot read {}", path.display()),
     }
 }

@@ -252,6 +252,7 @@ mod tests {
                 ChecksumState::NotApplied
             },
             failure: None,
+            notes: Vec::new(),
             unapplied_dependencies: Vec::new(),
         }
     }
