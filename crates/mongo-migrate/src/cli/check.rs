@@ -45,6 +45,10 @@ pub(crate) async fn run(args: &FormatArgs, ctx: &Ctx<'_>) -> Result<u8, CliError
                     ("pending", &doc.pending),
                 ] {
                     if !names.is_empty() {
+                        let names: Vec<_> = names
+                            .iter()
+                            .map(|n| crate::sanitize::for_terminal(n))
+                            .collect();
                         outln!("  {} {label}: {}", names.len(), names.join(", "));
                     }
                 }

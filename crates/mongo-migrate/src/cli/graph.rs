@@ -3,6 +3,7 @@
 use std::fmt::Write as _;
 
 use super::{CliError, Ctx};
+use crate::sanitize::dot_id;
 use crate::{exit_code, State, Status};
 
 pub(crate) async fn run(ctx: &Ctx<'_>) -> Result<u8, CliError> {
@@ -30,19 +31,20 @@ fn dot(migrations: &[crate::Migration], status: Option<&Status>) -> String {
                 " [style=filled, fillcolor=lightyellow, tooltip=\"running\"]".to_owned()
             }
         };
-        let _ = writeln!(out, "    \"{}\"{attrs};", m.name);
+        let _ = writeln!(out, "    {}{attrs};", dot_id(m.name));
     }
     for m in migrations {
         for d in m.dependencies {
-            let _ = writeln!(out, "    \"{}\" -> \"{d}\";", m.name);
+            let _ = writeln!(out, "    {} -> {};", dot_id(m.name), dot_id(d));
         }
     }
     if let Some(s) = status {
+        // Names from the database: quoted and escaped, never trusted as DOT.
         for u in &s.unknown {
             let _ = writeln!(
                 out,
-                "    \"{}\" [style=dashed, tooltip=\"unknown: not in this binary\"];",
-                u.name
+                "    {} [style=dashed, tooltip=\"unknown: not in this binary\"];",
+                dot_id(&u.name)
             );
         }
     }

@@ -238,7 +238,11 @@ impl App {
                         }
                     }
                 }
-                eprintln!("{} {}", style.error("error:"), shown(&message));
+                eprintln!(
+                    "{} {}",
+                    style.error("error:"),
+                    terminal_lines(&shown(&message))
+                );
                 ExitCode::from(e.exit_code())
             }
         }
@@ -339,6 +343,15 @@ pub(crate) fn line(text: &str) {
     use std::io::Write as _;
     let mut out = std::io::stdout().lock();
     let _ = writeln!(out, "{}", shown(text));
+}
+
+/// `text` with control characters escaped on every line (names, hosts and errors can come
+/// from the database), keeping its own line breaks.
+pub(crate) fn terminal_lines(text: &str) -> String {
+    text.split('\n')
+        .map(crate::sanitize::for_terminal)
+        .collect::<Vec<_>>()
+        .join("\n")
 }
 
 /// Writes `text` on stdout; a closed pipe (`migrate plan | head`) is not an error.

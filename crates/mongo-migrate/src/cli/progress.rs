@@ -7,6 +7,7 @@ use std::time::Duration;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 use super::Style;
+use crate::sanitize::for_terminal;
 use crate::{Direction, Event, Observer};
 
 /// Prints [`Event`]s.
@@ -48,7 +49,10 @@ impl Observer for Progress {
         let st = self.style;
         match *event {
             Event::LockWait { holder, timeout } => {
-                let who = holder.map_or_else(|| "another runner".to_owned(), ToString::to_string);
+                let who = holder.map_or_else(
+                    || "another runner".to_owned(),
+                    |h| for_terminal(&h.to_string()).into_owned(),
+                );
                 outln!(
                     "Waiting up to {} for the migration lock held by {who}…",
                     humanize(timeout)
@@ -71,7 +75,7 @@ impl Observer for Progress {
                 outln!(
                     "{} {name} was interrupted and is now recorded as failed: {}",
                     st.error("!"),
-                    failure.error
+                    for_terminal(&failure.error)
                 );
             }
             Event::Start {
@@ -169,7 +173,8 @@ impl Observer for Progress {
                 outln!(
                     "{} {name}  {direction} failed after {}: {error}",
                     st.error("✗"),
-                    ms(elapsed)
+                    ms(elapsed),
+                    error = for_terminal(error)
                 );
             }
         }

@@ -4,6 +4,7 @@ use serde::Serialize;
 
 use super::args::{Format, StatusArgs};
 use super::{print_json, CliError, Ctx, Style};
+use crate::sanitize::for_terminal;
 use crate::{exit_code, ChecksumState, MigrationStatus, State, Status, UnknownMigration};
 
 /// The JSON document of `migrate status --format json`.
@@ -134,7 +135,7 @@ pub(crate) fn render(status: &Status, verbose: bool, st: Style) -> String {
                     m.name,
                     f.direction,
                     f.failed_at.format(DATE),
-                    f.error
+                    for_terminal(&f.error)
                 )),
                 (None, _) => out.push_str(&format!(
                     "  {} {:<width$} running now\n",
@@ -171,16 +172,24 @@ pub(crate) fn render(status: &Status, verbose: bool, st: Style) -> String {
         out.push('\n');
         for u in &status.unknown {
             let what = match (&u.failure, u.applied_at) {
-                (Some(f), _) => format!("failed {}: {}", f.failed_at.format(DATE), f.error),
+                (Some(f), _) => format!(
+                    "failed {}: {}",
+                    f.failed_at.format(DATE),
+                    for_terminal(&f.error)
+                ),
                 (None, Some(a)) => format!("applied {}", a.format(DATE)),
                 (None, None) => String::new(),
             };
-            out.push_str(&format!("  {} {:<width$} {what}\n", st.warn("?"), u.name));
+            let name = for_terminal(&u.name);
+            out.push_str(&format!("  {} {name:<width$} {what}\n", st.warn("?")));
         }
     }
     if let Some(lock) = &status.lock {
         out.push('\n');
-        out.push_str(&format!("Lock: held by {lock}\n"));
+        out.push_str(&format!(
+            "Lock: held by {}\n",
+            for_terminal(&lock.to_string())
+        ));
     }
     out
 }
