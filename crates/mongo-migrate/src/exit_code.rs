@@ -32,6 +32,9 @@ pub const DATABASE_ERROR: u8 = 10;
 /// Refused, or `check` failed: an applied migration's dependency is not applied (the history is
 /// out of order); see `up --allow-out-of-order`.
 pub const OUT_OF_ORDER: u8 = 11;
+/// `check` only: the database holds migrations newer than this binary that extend its plan
+/// (applied by a newer version), and nothing worse was found. `up` succeeds with a note.
+pub const AHEAD: u8 = 12;
 /// Cancelled by Ctrl-C (SIGINT); the lock was released, the running migration is recorded as
 /// cancelled.
 pub const INTERRUPTED: u8 = 130;
@@ -47,6 +50,7 @@ pub fn of_finding(kind: crate::FindingKind) -> u8 {
         K::Changed => CHANGED,
         K::Unknown => UNKNOWN,
         K::OutOfOrder => OUT_OF_ORDER,
+        K::Future => AHEAD,
         K::Pending => PENDING,
     }
 }
@@ -68,6 +72,7 @@ Exit codes:
     9  refused: down would leave an applied or failed dependent without its dependency
    10  database error while reading or writing state or lock
    11  refused / check: an applied migration's dependency is not applied (--allow-out-of-order)
+   12  check: the database is ahead of this binary (migrations newer than it, extending its plan)
   130  cancelled by Ctrl-C (SIGINT); recorded as cancelled, lock released
   143  cancelled by SIGTERM; recorded as cancelled, lock released
 ";

@@ -48,7 +48,8 @@ pub use observer::{Event, Observer, Silent};
 pub use plan::DownTarget;
 pub use redact::{dotenv_location_message, redact_text, redact_uri, Secrets};
 pub use status::{
-    ChecksumState, Direction, Failure, MigrationStatus, State, Status, UnknownMigration,
+    ChecksumState, Direction, Failure, MigrationStatus, State, Status, UnknownKind,
+    UnknownMigration,
 };
 pub use store::{StoreError, WritePath};
 pub use transaction::Transaction;

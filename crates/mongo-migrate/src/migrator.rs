@@ -87,6 +87,9 @@ pub struct Report {
     pub steps: Vec<Step>,
     /// Migrations found interrupted (their runner died) and recorded as failed during this run.
     pub interrupted: Vec<String>,
+    /// Applied migrations newer than this binary, which extend its plan: the database is ahead
+    /// of it (a rolling deploy or a rollback). They are left as they are.
+    pub ahead: Vec<String>,
 }
 
 /// A changed migration whose new checksum [`Migrator::accept_changes`] recorded.
@@ -320,6 +323,7 @@ impl Migrator {
                 self.preflight(&steps).await?;
             }
             let mut report = self.report(Direction::Up, options.fake, interrupted);
+            report.ahead = self.note_ahead(&status);
             self.run_steps(
                 &lease,
                 Direction::Up,
@@ -369,6 +373,7 @@ impl Migrator {
                 self.preflight(&steps).await?;
             }
             let mut report = self.report(Direction::Down, options.fake, interrupted);
+            report.ahead = self.note_ahead(&status);
             self.run_steps(
                 &lease,
                 Direction::Down,
@@ -383,6 +388,15 @@ impl Migrator {
         .await
     }
 
+    /// Reports the migrations newer than this binary, which a run leaves as they are.
+    fn note_ahead(&self, status: &Status) -> Vec<String> {
+        let ahead: Vec<String> = status.verdict().names(FindingKind::Future).to_vec();
+        if !ahead.is_empty() {
+            self.observer.on_event(&Event::Ahead { names: &ahead });
+        }
+        ahead
+    }
+
     fn down_plan(&self, status: &Status, options: &DownOptions) -> Result<Vec<usize>, Error> {
         let verdict = status.verdict();
         if !options.allow_unknown {
@@ -395,6 +409,7 @@ impl Migrator {
             }
         }
         let steps = plan::down_steps(self.migrations, status, &options.target, options.retry)?;
+        refuse_unknown_dependents(self.migrations, status, &steps)?;
         if !options.allow_changed {
             let changed = verdict.names(FindingKind::Changed);
             let changed: Vec<String> = steps
@@ -497,6 +512,7 @@ impl Migrator {
             fake,
             steps: Vec::new(),
             interrupted,
+            ahead: Vec::new(),
         }
     }
 
@@ -513,6 +529,7 @@ impl Migrator {
                 })
                 .collect(),
             interrupted: Vec::new(),
+            ahead: Vec::new(),
         }
     }
 
@@ -916,6 +933,8 @@ fn outcome_change(
         Direction::Up => Change::Applied {
             name: m.name.to_owned(),
             checksum: m.checksum.to_owned(),
+            dependencies: m.dependencies.iter().map(|d| (*d).to_owned()).collect(),
+            description: m.description.to_owned(),
             duration_ms,
             runner: runner.clone(),
             fake,
@@ -989,6 +1008,51 @@ pub(crate) fn refuse_up(status: &Status, options: &UpOptions) -> Result<(), Erro
             _ => continue,
         };
         return Err(refusal.into());
+    }
+    Ok(())
+}
+
+/// Refuses to roll back a migration that an applied migration unknown to this binary depends
+/// on, through the dependencies stored when it was applied (transitively, also through other
+/// unknown ones): a newer binary's migration must keep what it was built on. Unknown
+/// migrations without stored dependencies (pymongo-migrate's, an older version's) cannot be
+/// judged; `down` refuses those unless `--allow-unknown`.
+fn refuse_unknown_dependents(
+    migrations: &[Migration],
+    status: &Status,
+    steps: &[usize],
+) -> Result<(), Error> {
+    for &c in steps {
+        let mut needs: std::collections::HashSet<&str> = [migrations[c].name].into();
+        let mut dependents: Vec<String> = Vec::new();
+        loop {
+            let found: Vec<&crate::UnknownMigration> = status
+                .unknown
+                .iter()
+                .filter(|u| u.applied_at.is_some() && !needs.contains(u.name.as_str()))
+                .filter(|u| {
+                    u.dependencies
+                        .as_ref()
+                        .is_some_and(|d| d.iter().any(|d| needs.contains(d.as_str())))
+                })
+                .collect();
+            if found.is_empty() {
+                break;
+            }
+            for u in found {
+                needs.insert(&u.name);
+                dependents.push(u.name.clone());
+            }
+        }
+        if !dependents.is_empty() {
+            dependents.sort();
+            return Err(Refusal::HasDependents {
+                name: migrations[c].name.to_owned(),
+                dependents,
+                failed_dependent: false,
+            }
+            .into());
+        }
     }
     Ok(())
 }

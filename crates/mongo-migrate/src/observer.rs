@@ -33,6 +33,12 @@ pub enum Event<'a> {
         /// How many documents are removed.
         removed: usize,
     },
+    /// The database holds migrations newer than this binary, which extend its plan: they are
+    /// left as they are.
+    Ahead {
+        /// Their names.
+        names: &'a [String],
+    },
     /// A migration starts.
     Start {
         /// The migration.

@@ -95,6 +95,27 @@ pub struct UnknownMigration {
     pub applied_at: Option<DateTime<Utc>>,
     /// Its failure record, if it failed.
     pub failure: Option<Failure>,
+    /// Whether it only extends this binary's plan (a newer binary applied it), or conflicts
+    /// with it.
+    pub kind: UnknownKind,
+    /// The dependencies stored when it was applied; `None` when none were stored (applied by
+    /// pymongo-migrate or an older version of this tool).
+    pub dependencies: Option<Vec<String>>,
+    /// The description stored when it was applied.
+    pub description: Option<String>,
+}
+
+/// How an unknown migration relates to this binary's plan.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum UnknownKind {
+    /// Applied, and descends through its stored dependencies only from migrations this
+    /// binary knows and has applied (or from other future ones): a newer binary's work. The
+    /// database is ahead of this binary; it can still run what it has.
+    Future,
+    /// Anything else: failed, without stored dependencies, or depending on a migration this
+    /// binary does not know or has not applied.
+    Conflicting,
 }
 
 /// The state of the whole plan.
@@ -183,10 +204,14 @@ impl Status {
                     name: name.clone(),
                     applied_at: r.applied,
                     failure,
+                    kind: UnknownKind::Conflicting,
+                    dependencies: r.dependencies.clone(),
+                    description: r.description.clone(),
                 })
             })
             .collect();
         unknown.sort_by(|a, b| a.name.cmp(&b.name));
+        classify_unknown(&mut unknown, &applied);
         Status {
             migrations: list,
             unknown,
@@ -206,6 +231,11 @@ impl Status {
             .filter(|m| m.checksum_state == ChecksumState::Changed)
     }
 
+    /// The unknown migrations of `kind`.
+    pub fn unknown_of(&self, kind: UnknownKind) -> impl Iterator<Item = &UnknownMigration> {
+        self.unknown.iter().filter(move |u| u.kind == kind)
+    }
+
     /// The applied migrations applied before one of their dependencies (see
     /// [`MigrationStatus::unapplied_dependencies`]).
     pub fn out_of_order(&self) -> impl Iterator<Item = &MigrationStatus> {
@@ -222,6 +252,41 @@ impl Status {
     /// Whether nothing is pending, failed, running, changed, unknown or out of order.
     pub fn is_clean(&self) -> bool {
         self.verdict().is_clean()
+    }
+}
+
+/// Marks as [`UnknownKind::Future`] every unknown migration that is applied, not failed, and
+/// whose stored dependencies are each applied and known (in `applied`) or future themselves.
+/// A fixed point: a chain of future migrations is found whatever its order.
+fn classify_unknown(
+    unknown: &mut [UnknownMigration],
+    applied: &std::collections::HashSet<&'static str>,
+) {
+    loop {
+        let future: std::collections::HashSet<String> = unknown
+            .iter()
+            .filter(|u| u.kind == UnknownKind::Future)
+            .map(|u| u.name.clone())
+            .collect();
+        let mut changed = false;
+        for u in unknown.iter_mut() {
+            if u.kind == UnknownKind::Future || u.applied_at.is_none() || u.failure.is_some() {
+                continue;
+            }
+            let Some(deps) = &u.dependencies else {
+                continue;
+            };
+            if deps
+                .iter()
+                .all(|d| applied.contains(d.as_str()) || future.contains(d))
+            {
+                u.kind = UnknownKind::Future;
+                changed = true;
+            }
+        }
+        if !changed {
+            return;
+        }
     }
 }
 

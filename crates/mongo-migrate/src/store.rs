@@ -116,6 +116,8 @@ pub(crate) struct DetailsDoc {
     pub error: Option<String>,
     pub reverted_at: Option<bson::DateTime>,
     pub notes: Option<Vec<String>>,
+    pub dependencies: Option<Vec<String>>,
+    pub description: Option<String>,
 }
 
 /// The lock document.
@@ -159,6 +161,8 @@ mod field {
     pub const REVERTED_AT: &str = "reverted_at";
     pub const ACCEPTED: &str = "accepted_checksum_change";
     pub const NOTES: &str = "notes";
+    pub const DEPENDENCIES: &str = "dependencies";
+    pub const DESCRIPTION: &str = "description";
 }
 
 /// What the state collections say about one migration name.
@@ -180,6 +184,11 @@ pub struct Record {
     pub failure: Option<FailureRecord>,
     /// The notes its last run left.
     pub notes: Vec<String>,
+    /// The dependencies stored when it was applied (`None`: applied by pymongo-migrate, or by
+    /// a version that did not store them).
+    pub dependencies: Option<Vec<String>>,
+    /// The description stored when it was applied.
+    pub description: Option<String>,
 }
 
 /// The in-progress marker: a runner started this migration and has not recorded an outcome.
@@ -211,6 +220,8 @@ impl Record {
         self.applied_by = d.applied_by;
         self.fake = d.fake.unwrap_or(false);
         self.notes = d.notes.unwrap_or_default();
+        self.dependencies = d.dependencies;
+        self.description = d.description;
         if let (Some(at), Some(direction), Some(by)) = (d.started_at, d.direction, d.started_by) {
             self.in_progress = Some(InProgress {
                 started_at: at.to_chrono(),
@@ -324,10 +335,14 @@ pub(crate) enum Change {
         direction: Direction,
         runner: Runner,
     },
-    /// Records `name` as applied.
+    /// Records `name` as applied, with its dependencies and description: an older binary that
+    /// does not know it can then tell whether it only extends what it knows (a "future"
+    /// migration) or conflicts with it.
     Applied {
         name: String,
         checksum: String,
+        dependencies: Vec<String>,
+        description: String,
         duration_ms: i64,
         runner: Runner,
         fake: bool,
@@ -418,6 +433,8 @@ impl Change {
             Change::Applied {
                 name,
                 checksum,
+                dependencies,
+                description,
                 duration_ms,
                 runner,
                 fake,
@@ -428,6 +445,8 @@ impl Change {
                 unsets.insert(field::REVERTED_AT, "");
                 let mut set = doc! {
                     field::CHECKSUM: checksum,
+                    field::DEPENDENCIES: dependencies,
+                    field::DESCRIPTION: description,
                     "duration_ms": duration_ms,
                     "applied_by": runner_bson(runner),
                     "tool": TOOL,

@@ -6,7 +6,7 @@
 
 use serde::Serialize;
 
-use crate::status::{ChecksumState, State, Status};
+use crate::status::{ChecksumState, State, Status, UnknownKind};
 
 /// What can be wrong with (or pending in) a database, against a binary's plan.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
@@ -17,20 +17,26 @@ pub enum FindingKind {
     Failed,
     /// An applied migration changed since it was applied.
     Changed,
-    /// The database records applied or failed migrations this binary lacks.
+    /// The database records applied or failed migrations this binary lacks, and that do not
+    /// merely extend its plan ([`UnknownKind::Conflicting`](crate::UnknownKind)).
     Unknown,
     /// An applied migration's dependency is not applied.
     OutOfOrder,
+    /// The database holds migrations newer than this binary, which extend its plan
+    /// ([`UnknownKind::Future`](crate::UnknownKind)): the database is ahead of this binary.
+    /// Nothing to refuse: `up` runs what it has, `down` keeps what they depend on.
+    Future,
     /// Migrations are not applied yet (or being applied right now by a live runner).
     Pending,
 }
 
 /// The findings in the order they rank: the first present one decides `check`'s exit code.
-pub const PRECEDENCE: [FindingKind; 5] = [
+pub const PRECEDENCE: [FindingKind; 6] = [
     FindingKind::Failed,
     FindingKind::Changed,
     FindingKind::Unknown,
     FindingKind::OutOfOrder,
+    FindingKind::Future,
     FindingKind::Pending,
 ];
 
@@ -68,7 +74,14 @@ impl Verdict {
                     .filter(|m| m.checksum_state == ChecksumState::Changed)
                     .map(|m| m.name.to_owned())
                     .collect(),
-                FindingKind::Unknown => status.unknown.iter().map(|u| u.name.clone()).collect(),
+                FindingKind::Unknown => status
+                    .unknown_of(UnknownKind::Conflicting)
+                    .map(|u| u.name.clone())
+                    .collect(),
+                FindingKind::Future => status
+                    .unknown_of(UnknownKind::Future)
+                    .map(|u| u.name.clone())
+                    .collect(),
                 FindingKind::OutOfOrder => status
                     .migrations
                     .iter()
@@ -186,6 +199,7 @@ mod tests {
                 records.insert("p".to_owned(), applied("sum"));
             }
             if unknown {
+                // No stored dependencies: it cannot be told from a conflict.
                 records.insert("zz_newer".to_owned(), applied("sum"));
             }
             let status = crate::Status::build(PLAN, &records, None, None);
@@ -197,6 +211,8 @@ mod tests {
                 changed,
                 unknown,
                 out_of_order,
+                // No future migration in these combinations (see `future_tests`).
+                false,
                 pending || out_of_order,
             ];
             let expected: Vec<FindingKind> = PRECEDENCE
@@ -260,5 +276,96 @@ mod tests {
         let dead = crate::Status::build(PLAN, &records, None, None);
         assert_eq!(dead.migrations[4].state, crate::State::Failed);
         assert_eq!(dead.verdict().names(FindingKind::Failed), ["p"]);
+    }
+}
+
+#[cfg(test)]
+mod future_tests {
+    use std::collections::HashMap;
+
+    use super::*;
+    use crate::store::Record;
+    use crate::{BoxFuture, Migration, MigrationResult, UnknownKind};
+
+    fn noop(_: &mongodb::Database) -> BoxFuture<'_, MigrationResult<()>> {
+        Box::pin(async { Ok(()) })
+    }
+
+    static PLAN: &[Migration] = &[
+        Migration {
+            name: "0001_a",
+            dependencies: &[],
+            description: "",
+            checksum: "sum",
+            transactional: false,
+            upgrade: noop,
+            downgrade: noop,
+        },
+        Migration {
+            name: "0002_b",
+            dependencies: &["0001_a"],
+            description: "",
+            checksum: "sum",
+            transactional: false,
+            upgrade: noop,
+            downgrade: noop,
+        },
+    ];
+
+    fn applied(deps: Option<&[&str]>) -> Record {
+        Record {
+            applied: Some(chrono::Utc::now()),
+            checksum: Some("sum".to_owned()),
+            dependencies: deps.map(|d| d.iter().map(|s| (*s).to_owned()).collect()),
+            ..Record::default()
+        }
+    }
+
+    #[test]
+    fn unknown_migrations_are_future_only_when_they_descend_from_what_is_applied() {
+        let mut records = HashMap::new();
+        records.insert("0001_a".to_owned(), applied(Some(&[])));
+        records.insert("0002_b".to_owned(), applied(Some(&["0001_a"])));
+        // A chain of two newer ones, listed in any order.
+        records.insert("0004_d".to_owned(), applied(Some(&["0003_c"])));
+        records.insert("0003_c".to_owned(), applied(Some(&["0002_b"])));
+        // Depends on something this binary does not know and is not applied.
+        records.insert("0005_x".to_owned(), applied(Some(&["0099_gone"])));
+        // No stored dependencies (pymongo-migrate, or an older version): conservative.
+        records.insert("0006_y".to_owned(), applied(None));
+        let status = crate::Status::build(PLAN, &records, None, None);
+        let kind = |name: &str| {
+            status
+                .unknown
+                .iter()
+                .find(|u| u.name == name)
+                .map(|u| u.kind)
+        };
+        assert_eq!(kind("0003_c"), Some(UnknownKind::Future));
+        assert_eq!(kind("0004_d"), Some(UnknownKind::Future));
+        assert_eq!(kind("0005_x"), Some(UnknownKind::Conflicting));
+        assert_eq!(kind("0006_y"), Some(UnknownKind::Conflicting));
+        let verdict = status.verdict();
+        assert_eq!(verdict.names(FindingKind::Future), ["0003_c", "0004_d"]);
+        assert_eq!(verdict.names(FindingKind::Unknown), ["0005_x", "0006_y"]);
+        // Conflicting ranks before future, which ranks before pending.
+        assert_eq!(
+            verdict.findings.iter().map(|f| f.kind).collect::<Vec<_>>(),
+            [FindingKind::Unknown, FindingKind::Future]
+        );
+    }
+
+    #[test]
+    fn a_future_migration_over_an_unapplied_dependency_is_not_future() {
+        let mut records = HashMap::new();
+        records.insert("0001_a".to_owned(), applied(Some(&[])));
+        records.insert("0003_c".to_owned(), applied(Some(&["0002_b"])));
+        let status = crate::Status::build(PLAN, &records, None, None);
+        assert_eq!(status.unknown[0].kind, UnknownKind::Conflicting);
+        let verdict = status.verdict();
+        assert_eq!(
+            verdict.findings.iter().map(|f| f.kind).collect::<Vec<_>>(),
+            [FindingKind::Unknown, FindingKind::Pending]
+        );
     }
 }

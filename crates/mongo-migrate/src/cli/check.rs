@@ -19,6 +19,8 @@ struct CheckDocument<'a> {
     changed: Vec<&'a str>,
     unknown: Vec<&'a str>,
     out_of_order: Vec<&'a str>,
+    /// Newer than this binary, extending its plan (exit 12 when nothing worse is found).
+    ahead: Vec<&'a str>,
     pending: Vec<&'a str>,
 }
 
@@ -42,6 +44,10 @@ pub(crate) async fn run(args: &FormatArgs, ctx: &Ctx<'_>) -> Result<u8, CliError
                     ("changed since applied", &doc.changed),
                     ("unknown to this binary", &doc.unknown),
                     ("applied before a dependency", &doc.out_of_order),
+                    (
+                        "newer than this binary (the database is ahead of it)",
+                        &doc.ahead,
+                    ),
                     ("pending", &doc.pending),
                 ] {
                     if !names.is_empty() {
@@ -89,6 +95,7 @@ fn findings(status: &Status) -> CheckDocument<'_> {
         changed: names(FindingKind::Changed),
         unknown: names(FindingKind::Unknown),
         out_of_order: names(FindingKind::OutOfOrder),
+        ahead: names(FindingKind::Future),
         pending: names(FindingKind::Pending),
     }
 }

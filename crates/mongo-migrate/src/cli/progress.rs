@@ -59,6 +59,17 @@ impl Observer for Progress {
                 );
             }
             Event::LockAcquired => {}
+            Event::Ahead { names } => {
+                let names: Vec<_> = names.iter().map(|n| for_terminal(n)).collect();
+                outln!(
+                    "{} the database is ahead of this binary: {} newer {} ({}) applied by a newer version; left as {}",
+                    st.warn("note:"),
+                    names.len(),
+                    if names.len() == 1 { "migration" } else { "migrations" },
+                    names.join(", "),
+                    if names.len() == 1 { "it is" } else { "they are" }
+                );
+            }
             Event::Deduplicated { name, removed } => {
                 let docs = if removed == 1 {
                     "document"

@@ -5,7 +5,9 @@ use serde::Serialize;
 use super::args::{Format, StatusArgs};
 use super::{print_json, CliError, Ctx, Style};
 use crate::sanitize::for_terminal;
-use crate::{exit_code, ChecksumState, MigrationStatus, State, Status, UnknownMigration};
+use crate::{
+    exit_code, ChecksumState, MigrationStatus, State, Status, UnknownKind, UnknownMigration,
+};
 
 /// The JSON document of `migrate status --format json`.
 #[derive(Debug, Serialize)]
@@ -30,6 +32,7 @@ pub(crate) struct Summary {
     pub changed: usize,
     pub unknown: usize,
     pub out_of_order: usize,
+    pub ahead: usize,
 }
 
 impl Summary {
@@ -40,7 +43,8 @@ impl Summary {
             failed: status.in_state(State::Failed).count(),
             running: status.in_state(State::Running).count(),
             changed: status.changed().count(),
-            unknown: status.unknown.len(),
+            unknown: status.unknown_of(UnknownKind::Conflicting).count(),
+            ahead: status.unknown_of(UnknownKind::Future).count(),
             out_of_order: status.out_of_order().count(),
         }
     }
@@ -166,11 +170,28 @@ pub(crate) fn render(status: &Status, verbose: bool, st: Style) -> String {
         }
     }
 
-    if !status.unknown.is_empty() {
+    let future: Vec<&UnknownMigration> = status.unknown_of(UnknownKind::Future).collect();
+    if !future.is_empty() {
+        out.push('\n');
+        out.push_str(&st.heading(
+            "Newer than this binary (applied by a newer version; they extend this plan):",
+        ));
+        out.push('\n');
+        for u in future {
+            let name = for_terminal(&u.name);
+            let date = u
+                .applied_at
+                .map(|a| a.format(DATE).to_string())
+                .unwrap_or_default();
+            out.push_str(&format!("  {} {name:<width$} {date}\n", st.dim("+")));
+        }
+    }
+    let conflicting: Vec<&UnknownMigration> = status.unknown_of(UnknownKind::Conflicting).collect();
+    if !conflicting.is_empty() {
         out.push('\n');
         out.push_str(&st.heading("Unknown migrations (in the database, not in this binary):"));
         out.push('\n');
-        for u in &status.unknown {
+        for u in conflicting {
             let what = match (&u.failure, u.applied_at) {
                 (Some(f), _) => format!(
                     "failed {}: {}",
@@ -307,6 +328,9 @@ Pending migrations:
                 name: "0009_gone".to_owned(),
                 applied_at: Some(chrono::Utc.with_ymd_and_hms(2026, 11, 27, 0, 0, 0).unwrap()),
                 failure: None,
+                kind: UnknownKind::Conflicting,
+                dependencies: None,
+                description: None,
             }],
             lock: None,
         };
