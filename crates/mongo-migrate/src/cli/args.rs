@@ -108,8 +108,8 @@ pub enum Command {
     Configured(ConfiguredArgs),
     /// Exit 0 only when nothing is pending, failed, changed or unknown: a deploy gate.
     ///
-    /// Otherwise exits with the code of the worst finding: 5 failed, 6 changed, 7 unknown,
-    /// 8 pending.
+    /// Otherwise exits with the code of the worst finding, in this order: 5 failed, 6 changed,
+    /// 7 unknown, 11 out of order, 12 ahead (migrations newer than this binary), 8 pending.
     #[command(after_help = HELP_TABLE)]
     Check(FormatArgs),
 }
