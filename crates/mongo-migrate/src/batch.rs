@@ -1,9 +1,14 @@
 //! Batches: work through a large collection a slice at a time, with progress.
 //!
 //! Prefer a server-side `update_many` (see [`markers`](crate::markers)) when the change can be
-//! expressed as an update. When each document needs code of its own, [`for_each_batch`] streams
+//! expressed as an update. For a data migration on a large collection, [`backfill`] adds what
+//! production needs: bulk writes, a total and an ETA, a throttle (documents per second, and
+//! replication lag), and checkpoints to resume after a stop. When each document needs code of its own, [`for_each_batch`] streams
 //! the matching documents in `_id` order, hands them over `size` at a time, and reports progress
 //! to the runner, so memory stays bounded by one batch whatever the collection's size.
+
+mod backfill;
+pub mod lag;
 
 use std::future::Future;
 
@@ -13,6 +18,8 @@ use mongodb::Collection;
 
 use crate::migration::MigrationResult;
 use crate::progress;
+
+pub use backfill::{backfill, Backfill, BackfillReport, Total};
 
 /// Calls `f` with the documents matching `filter`, `size` at a time, in `_id` order, reporting
 /// progress (documents done of those matching at the start). Returns how many it handed over.

@@ -11,6 +11,7 @@
 
 pub mod batch;
 mod cancel;
+mod checkpoint;
 #[cfg(feature = "cli")]
 pub mod cli;
 mod connect;

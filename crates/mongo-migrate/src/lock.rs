@@ -185,11 +185,21 @@ impl LeaseLock {
     /// Writes `changes` fenced by this lease (see [`Store::commit`]); moves the local deadline
     /// on success, and marks the lease lost when the fence fails.
     pub(crate) async fn commit(&self, changes: &[store::Change]) -> Result<(), crate::Error> {
+        self.commit_with(None, changes).await
+    }
+
+    /// [`commit`](Self::commit) with a migration's own batch of updates (see
+    /// [`Store::commit_with`]).
+    pub(crate) async fn commit_with(
+        &self,
+        app: Option<&store::AppUpdates>,
+        changes: &[store::Change],
+    ) -> Result<(), crate::Error> {
         let (fence, sent) = match self.fence() {
             Ok(f) => f,
             Err(_) => return Err(self.lost_error().await.into()),
         };
-        match self.store().commit(&fence, changes).await {
+        match self.store().commit_with(&fence, app, changes).await {
             Ok(()) => {
                 self.confirm(sent);
                 Ok(())

@@ -328,6 +328,7 @@ impl Migrator {
                 &lease,
                 Direction::Up,
                 &steps,
+                &status,
                 options.fake,
                 carry,
                 &mut report,
@@ -378,6 +379,7 @@ impl Migrator {
                 &lease,
                 Direction::Down,
                 &steps,
+                &status,
                 options.fake,
                 carry,
                 &mut report,
@@ -649,6 +651,7 @@ impl Migrator {
         lease: &LeaseLock,
         direction: Direction,
         steps: &[usize],
+        status: &Status,
         fake: bool,
         mut carry: Vec<Change>,
         report: &mut Report,
@@ -688,8 +691,20 @@ impl Migrator {
             self.observer.on_event(&start);
             let started = Instant::now();
             let notes = crate::progress::Notes::default();
+            // A downgrade starts from scratch: checkpoints are the upgrade's.
+            let checkpoints = match direction {
+                Direction::Up => status.migrations[i].checkpoints.clone(),
+                Direction::Down => Default::default(),
+            };
             let outcome = self
-                .run_body(lease, m, direction, &runner, Arc::clone(&notes))
+                .run_body(
+                    lease,
+                    m,
+                    direction,
+                    &runner,
+                    Arc::clone(&notes),
+                    checkpoints,
+                )
                 .await;
             let notes = notes.lock().map(|n| n.clone()).unwrap_or_default();
             let elapsed = started.elapsed();
@@ -812,6 +827,7 @@ impl Migrator {
         direction: Direction,
         runner: &crate::model::Runner,
         notes: crate::progress::Notes,
+        checkpoints: std::collections::BTreeMap<String, crate::store::CheckpointRecord>,
     ) -> Outcome {
         let f = match direction {
             Direction::Up => m.upgrade,
@@ -821,7 +837,7 @@ impl Migrator {
             m.name,
             Arc::clone(&self.observer),
             Arc::clone(&notes),
-            f(&self.db),
+            crate::checkpoint::scope(m.name, lease.clone(), checkpoints, f(&self.db)),
         );
         let fenced = Fenced {
             inner: Box::pin(body),

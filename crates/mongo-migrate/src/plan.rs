@@ -93,7 +93,8 @@ pub(crate) fn up_steps(
         .into_iter()
         .filter(|&i| match status.migrations[i].state {
             State::Pending => true,
-            State::Failed => retry,
+            // A resumable backfill opted into resumption: a plain `up` carries it on.
+            State::Failed => retry || status.migrations[i].resumable,
             State::Applied | State::Running => false,
         })
         .collect()

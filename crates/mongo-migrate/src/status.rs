@@ -50,7 +50,7 @@ pub struct Failure {
 }
 
 /// One migration of the plan with its recorded state.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct MigrationStatus {
     /// 1-based position in the plan.
     pub order: usize,
@@ -81,6 +81,12 @@ pub struct MigrationStatus {
     /// The notes its last run left ([`progress::note`](crate::progress::note)): what it left
     /// alone, and why.
     pub notes: Vec<String>,
+    /// Checkpoints of its resumable backfills ([`batch::backfill`](crate::batch::backfill)),
+    /// by backfill id: set while a stopped run can resume.
+    pub checkpoints: std::collections::BTreeMap<String, crate::store::CheckpointRecord>,
+    /// A failed (cancelled, interrupted) migration with a checkpoint: a plain `up` resumes it,
+    /// without `--retry`; it counts as pending, not failed.
+    pub resumable: bool,
     /// For an applied migration, its dependencies that are not applied: the history is out of
     /// order (state written by another tool, or edited by hand). Empty otherwise.
     pub unapplied_dependencies: Vec<&'static str>,
@@ -119,7 +125,7 @@ pub enum UnknownKind {
 }
 
 /// The state of the whole plan.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Status {
     /// Every migration of the binary, in plan order.
     pub migrations: Vec<MigrationStatus>,
@@ -179,6 +185,9 @@ impl Status {
                 checksum_state,
                 failure,
                 notes: record.map(|r| r.notes.clone()).unwrap_or_default(),
+                checkpoints: record.map(|r| r.checkpoints.clone()).unwrap_or_default(),
+                resumable: state == State::Failed
+                    && record.is_some_and(|r| !r.checkpoints.is_empty()),
                 unapplied_dependencies: Vec::new(),
             });
         }

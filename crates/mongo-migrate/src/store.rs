@@ -118,6 +118,18 @@ pub(crate) struct DetailsDoc {
     pub notes: Option<Vec<String>>,
     pub dependencies: Option<Vec<String>>,
     pub description: Option<String>,
+    pub checkpoints: Option<std::collections::BTreeMap<String, CheckpointRecord>>,
+}
+
+/// How far one resumable backfill of a migration got.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CheckpointRecord {
+    /// The key the backfill walks in order (`_id` by default).
+    pub key: String,
+    /// The last processed document's value of `key`: the backfill resumes after it.
+    pub value: Bson,
+    /// Documents processed so far.
+    pub done: i64,
 }
 
 /// The lock document.
@@ -162,6 +174,7 @@ mod field {
     pub const ACCEPTED: &str = "accepted_checksum_change";
     pub const NOTES: &str = "notes";
     pub const DEPENDENCIES: &str = "dependencies";
+    pub const CHECKPOINTS: &str = "checkpoints";
     pub const DESCRIPTION: &str = "description";
 }
 
@@ -189,6 +202,8 @@ pub struct Record {
     pub dependencies: Option<Vec<String>>,
     /// The description stored when it was applied.
     pub description: Option<String>,
+    /// The checkpoints of its resumable backfills, by backfill id: set while it is not applied.
+    pub checkpoints: std::collections::BTreeMap<String, CheckpointRecord>,
 }
 
 /// The in-progress marker: a runner started this migration and has not recorded an outcome.
@@ -222,6 +237,7 @@ impl Record {
         self.notes = d.notes.unwrap_or_default();
         self.dependencies = d.dependencies;
         self.description = d.description;
+        self.checkpoints = d.checkpoints.unwrap_or_default();
         if let (Some(at), Some(direction), Some(by)) = (d.started_at, d.direction, d.started_by) {
             self.in_progress = Some(InProgress {
                 started_at: at.to_chrono(),
@@ -267,6 +283,14 @@ pub enum StoreError {
         /// The driver's error.
         #[source]
         source: mongodb::error::Error,
+    },
+    /// The server rejected a write of a batch (a write error in the reply).
+    #[error("writing a batch to {collection} failed: {message}")]
+    Rejected {
+        /// The collection.
+        collection: String,
+        /// The server's message.
+        message: String,
     },
     /// The fence found the lease held by someone else (or released): nothing was written.
     #[error("the lease is no longer ours")]
@@ -373,6 +397,15 @@ pub(crate) enum Change {
     },
     /// Removes a surplus shared document of a name.
     RemoveDuplicate { id: Bson },
+    /// Records how far a resumable backfill (`id`) of `name` got: the last processed `key`
+    /// value, and how many documents are done.
+    Checkpoint {
+        name: String,
+        id: String,
+        key: String,
+        value: Bson,
+        done: u64,
+    },
 }
 
 /// A single-document write: where, which document, and what.
@@ -443,6 +476,8 @@ impl Change {
                 let mut unsets = unset(&field::STARTED);
                 unsets.extend(unset(&field::FAILED));
                 unsets.insert(field::REVERTED_AT, "");
+                // Applied: a backfill's checkpoint has served its purpose.
+                unsets.insert(field::CHECKPOINTS, "");
                 let mut set = doc! {
                     field::CHECKSUM: checksum,
                     field::DEPENDENCIES: dependencies,
@@ -474,6 +509,7 @@ impl Change {
                 let mut unsets = unset(&field::STARTED);
                 unsets.extend(unset(&field::FAILED));
                 unsets.insert(field::CHECKSUM, "");
+                unsets.insert(field::CHECKPOINTS, "");
                 let mut set = doc! {
                     field::REVERTED_AT: now,
                     "duration_ms": duration_ms,
@@ -536,6 +572,23 @@ impl Change {
             Change::RemoveDuplicate { id } => vec![Write::Delete {
                 filter: doc! { "_id": id.clone() },
             }],
+            Change::Checkpoint {
+                name,
+                id,
+                key,
+                value,
+                done,
+            } => vec![details(
+                name,
+                doc! { "$set": {
+                    format!("{}.{id}", field::CHECKPOINTS): {
+                        "key": key,
+                        "value": value.clone(),
+                        "done": i64::try_from(*done).unwrap_or(i64::MAX),
+                        "at": now,
+                    },
+                }},
+            )],
         }
     }
 }
@@ -702,7 +755,17 @@ impl Store {
     /// Writes `changes` in order, only while `fence` holds: see the module documentation.
     ///
     /// [`StoreError::Lost`] means nothing was written.
-    pub(crate) async fn commit(&self, fence: &Fence, changes: &[Change]) -> Result<(), StoreError> {
+    ///
+    /// With `app`, a migration's own single-document updates (a backfill
+    /// batch) written after the fence and before `changes`: on the `bulkWrite` path the batch
+    /// and its checkpoint are one command, so a batch is never written without its checkpoint
+    /// (nor the other way round), and never once the lease is lost.
+    pub(crate) async fn commit_with(
+        &self,
+        fence: &Fence,
+        app: Option<&AppUpdates>,
+        changes: &[Change],
+    ) -> Result<(), StoreError> {
         let now = fence.now;
         let writes: Vec<Write> = changes.iter().flat_map(|c| c.writes(now)).collect();
         match self.path {
@@ -717,6 +780,9 @@ impl Store {
                         .build()
                         .into(),
                 );
+                if let Some(app) = app {
+                    models.extend(app.models());
+                }
                 models.extend(writes.into_iter().map(|w| self.model(w)));
                 let result = self
                     .db
@@ -739,6 +805,9 @@ impl Store {
                     .map_err(db_err(self.lock.name(), "renewing the lease"))?;
                 if renewed.matched_count != 1 {
                     return Err(StoreError::Lost);
+                }
+                if let Some(app) = app {
+                    app.send_as_command(&self.db).await?;
                 }
                 for w in writes {
                     self.write_one(w, None).await?;
@@ -955,6 +1024,74 @@ impl Store {
             .selection_criteria(SelectionCriteria::ReadPreference(ReadPreference::Primary))
             .await
             .map_err(db_err(self.lock.name(), "asking the server's time (hello)"))
+    }
+}
+
+/// A migration's own single-document updates on one collection, sent as one command.
+#[derive(Debug, Clone)]
+pub(crate) struct AppUpdates {
+    pub namespace: Namespace,
+    /// `(filter, update)` pairs, each matching one document.
+    pub updates: Vec<(Document, Document)>,
+}
+
+impl AppUpdates {
+    fn models(&self) -> impl Iterator<Item = WriteModel> + '_ {
+        self.updates.iter().map(|(filter, update)| {
+            UpdateOneModel::builder()
+                .namespace(self.namespace.clone())
+                .filter(filter.clone())
+                .update(update.clone())
+                .build()
+                .into()
+        })
+    }
+
+    /// As one `bulkWrite` (MongoDB 8.0+).
+    pub(crate) async fn send_bulk(&self, client: &mongodb::Client) -> Result<(), StoreError> {
+        if self.updates.is_empty() {
+            return Ok(());
+        }
+        client
+            .bulk_write(self.models().collect::<Vec<_>>())
+            .ordered(true)
+            .await
+            .map(|_| ())
+            .map_err(db_err(&self.namespace.coll, "writing a batch"))
+    }
+
+    /// As one `update` command with a statement per document, for servers without
+    /// `bulkWrite`: still one round trip per batch, not one per document.
+    pub(crate) async fn send_as_command(&self, db: &Database) -> Result<(), StoreError> {
+        if self.updates.is_empty() {
+            return Ok(());
+        }
+        let statements: Vec<Document> = self
+            .updates
+            .iter()
+            .map(|(q, u)| doc! { "q": q.clone(), "u": u.clone(), "multi": false })
+            .collect();
+        let target = db.client().database(&self.namespace.db);
+        let reply = target
+            .run_command(doc! {
+                "update": &self.namespace.coll,
+                "updates": statements,
+                "ordered": true,
+            })
+            .await
+            .map_err(db_err(&self.namespace.coll, "writing a batch"))?;
+        if let Ok(errors) = reply.get_array("writeErrors") {
+            if let Some(first) = errors.first().and_then(Bson::as_document) {
+                return Err(StoreError::Rejected {
+                    collection: self.namespace.coll.clone(),
+                    message: first
+                        .get_str("errmsg")
+                        .unwrap_or("a write error")
+                        .to_owned(),
+                });
+            }
+        }
+        Ok(())
     }
 }
 

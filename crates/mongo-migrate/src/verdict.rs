@@ -65,7 +65,7 @@ impl Verdict {
                 FindingKind::Failed => status
                     .migrations
                     .iter()
-                    .filter(|m| m.state == State::Failed)
+                    .filter(|m| m.state == State::Failed && !m.resumable)
                     .map(|m| m.name.to_owned())
                     .collect(),
                 FindingKind::Changed => status
@@ -93,7 +93,10 @@ impl Verdict {
                 FindingKind::Pending => status
                     .migrations
                     .iter()
-                    .filter(|m| matches!(m.state, State::Pending | State::Running))
+                    .filter(|m| {
+                        matches!(m.state, State::Pending | State::Running)
+                            || (m.state == State::Failed && m.resumable)
+                    })
                     .map(|m| m.name.to_owned())
                     .collect(),
             }

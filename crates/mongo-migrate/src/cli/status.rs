@@ -283,6 +283,8 @@ mod tests {
             },
             failure: None,
             notes: Vec::new(),
+            checkpoints: Default::default(),
+            resumable: false,
             unapplied_dependencies: Vec::new(),
         }
     }
