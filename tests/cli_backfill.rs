@@ -207,5 +207,11 @@ async fn the_rate_limit_is_a_lower_bound_on_the_duration() {
     let took = started.elapsed();
     assert_eq!(code(&o), 0, "{}", stderr(&o));
     assert!(took >= Duration::from_millis(500), "took {took:?}");
+    // Progress with a total and an ETA, a line per tenth off a terminal.
+    let out = stdout(&o);
+    assert!(
+        out.contains("    0001_backfill_items: 500/1000, 50%, ETA "),
+        "{out}"
+    );
     assert!(writes(&t.db).await.iter().all(|&n| n == 1));
 }

@@ -2,7 +2,7 @@
 //! with the elapsed time while it runs.
 
 use std::sync::Mutex;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
@@ -19,6 +19,9 @@ pub(crate) struct Progress {
     /// What the spinner says about the running migration, and the last tenth of its progress
     /// printed (plain output prints a line per tenth, not per report).
     current: Mutex<(String, Option<u64>)>,
+    /// The running migration's first progress report (when, how much was done): the rate, and
+    /// so the ETA, count only what this run did (a resumed backfill starts past zero).
+    first_report: Mutex<Option<(Instant, u64)>>,
 }
 
 impl Progress {
@@ -28,7 +31,20 @@ impl Progress {
             terminal,
             spinner: Mutex::new(None),
             current: Mutex::new((String::new(), None)),
+            first_report: Mutex::new(None),
         }
+    }
+
+    /// The time left at the rate of this run so far, once there is a rate to judge by.
+    fn eta(&self, done: u64, total: Option<u64>) -> Option<String> {
+        let mut first = self.first_report.lock().ok()?;
+        let (since, from) = *first.get_or_insert((Instant::now(), done));
+        let total = total?;
+        let progressed = done.checked_sub(from).filter(|p| *p > 0)?;
+        let left = total.saturating_sub(done);
+        let secs = since.elapsed().as_secs_f64() * left as f64 / progressed as f64;
+        // Whole seconds: "1m 12s", not nanoseconds.
+        Some(humantime::format_duration(Duration::from_secs(secs.round() as u64)).to_string())
     }
 
     fn clear_spinner(&self) {
@@ -105,6 +121,9 @@ impl Observer for Progress {
                 if let Ok(mut c) = self.current.lock() {
                     *c = (format!("{verb} {name}"), None);
                 }
+                if let Ok(mut f) = self.first_report.lock() {
+                    *f = None;
+                }
                 if self.terminal {
                     let mut bar = ProgressBar::with_draw_target(
                         Some(total as u64),
@@ -129,21 +148,36 @@ impl Observer for Progress {
                 let Ok(mut current) = self.current.lock() else {
                     return;
                 };
-                let amount = match total {
-                    Some(t) if t > 0 => format!("{done}/{t}, {}%", done * 100 / t),
-                    _ => format!("{done} done"),
-                };
+                let eta = self.eta(done, total);
                 if self.terminal {
                     if let Ok(s) = self.spinner.lock() {
                         if let Some(bar) = s.as_ref() {
-                            bar.set_message(format!("{} ({amount})", current.0));
+                            match total.filter(|t| *t > 0) {
+                                // A total: a bar with indicatif's own ETA.
+                                Some(t) => {
+                                    if bar.length() != Some(t) {
+                                        if let Ok(style) = ProgressStyle::with_template(
+                                            "{spinner} {msg} [{wide_bar}] {pos}/{len} ({percent}%) ETA {eta}",
+                                        ) {
+                                            bar.set_style(style.progress_chars("=> "));
+                                        }
+                                        bar.set_length(t);
+                                        bar.set_position(done);
+                                        bar.reset_eta();
+                                    }
+                                    bar.set_position(done);
+                                    bar.set_message(current.0.clone());
+                                }
+                                None => bar.set_message(format!("{} ({done} done)", current.0)),
+                            }
                         }
                     }
                 } else if let Some(t) = total.filter(|t| *t > 0) {
                     let tenth = done * 10 / t;
                     if current.1 != Some(tenth) {
                         current.1 = Some(tenth);
-                        outln!("    {name}: {amount}");
+                        let eta = eta.map(|e| format!(", ETA {e}")).unwrap_or_default();
+                        outln!("    {name}: {done}/{t}, {}%{eta}", done * 100 / t);
                     }
                 }
             }
