@@ -226,6 +226,25 @@ async fn fake_and_graph_through_the_binary() {
         graph.contains("\"0003_flaky\" [tooltip=\"pending\"];"),
         "{graph}"
     );
+    // Mermaid, styled as the DOT output; a name from the database is escaped.
+    t.db.collection::<mongo_migrate::bson::Document>("pymongo_migrate")
+        .insert_one(mongo_migrate::bson::doc! {
+            "name": "0009_\"odd\" <name>", "applied": mongo_migrate::bson::DateTime::now(),
+        })
+        .await
+        .expect("an unknown migration");
+    let mermaid = stdout(&run(
+        migrate(app, &t.uri).args(["graph", "--format", "mermaid"])
+    ));
+    insta::assert_snapshot!("graph_mermaid", mermaid);
+    let offline = stdout(&run(migrate(app, "")
+        .env_remove("MONGO_URI")
+        .args(["graph", "--format", "mermaid"])));
+    insta::assert_snapshot!("graph_mermaid_offline", offline);
+    t.db.collection::<mongo_migrate::bson::Document>("pymongo_migrate")
+        .delete_one(mongo_migrate::bson::doc! { "name": "0009_\"odd\" <name>" })
+        .await
+        .expect("remove it");
     let o = run(migrate(app, &t.uri).args(["down", "--fake", "--steps", "2"]));
     assert_eq!(code(&o), 0);
     assert!(

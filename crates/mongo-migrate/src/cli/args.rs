@@ -89,9 +89,9 @@ pub enum Command {
     Unlock,
     /// Print the checked plan compiled into this binary, offline (no database).
     Plan(FormatArgs),
-    /// Print the dependency graph in Graphviz DOT. With a database (--uri), applied, failed and
-    /// pending migrations are coloured.
-    Graph,
+    /// Print the dependency graph in Graphviz DOT (default) or Mermaid. With a database
+    /// (--uri), applied, failed and pending migrations are coloured.
+    Graph(GraphArgs),
     /// Write the next-numbered migration file, depending on the current head.
     New(NewArgs),
     /// Accept edits to applied migrations: record the binary's checksum for those "changed since
@@ -112,6 +112,24 @@ pub enum Command {
     /// 7 unknown, 11 out of order, 12 ahead (migrations newer than this binary), 8 pending.
     #[command(after_help = HELP_TABLE)]
     Check(FormatArgs),
+}
+
+/// Options of `graph`.
+#[derive(Debug, Clone, Args)]
+pub struct GraphArgs {
+    /// Output format: Graphviz DOT, or Mermaid (which GitHub and GitLab render in a pull
+    /// request).
+    #[arg(long, value_enum, default_value_t = GraphFormat::Dot)]
+    pub format: GraphFormat,
+}
+
+/// The formats of `graph`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum GraphFormat {
+    /// Graphviz DOT.
+    Dot,
+    /// A Mermaid flowchart.
+    Mermaid,
 }
 
 /// Options of `configured`.

@@ -297,7 +297,7 @@ async fn dispatch(command: &Command, ctx: &Ctx<'_>) -> Result<u8, CliError> {
         Command::Status(a) => status::run(a, ctx).await,
         Command::Unlock => unlock::run(ctx).await,
         Command::Plan(a) => plan::run(a, ctx),
-        Command::Graph => graph::run(ctx).await,
+        Command::Graph(a) => graph::run(a, ctx).await,
         Command::New(a) => new::run(a, ctx),
         Command::Check(a) => check::run(a, ctx).await,
         Command::AcceptChanges(a) => accept::run(a, ctx).await,
