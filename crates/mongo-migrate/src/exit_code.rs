@@ -35,6 +35,8 @@ pub const OUT_OF_ORDER: u8 = 11;
 /// `check` only: the database holds migrations newer than this binary that extend its plan
 /// (applied by a newer version), and nothing worse was found. `up` succeeds with a note.
 pub const AHEAD: u8 = 12;
+/// `wait` only: the database did not reach this binary's plan within `--timeout`.
+pub const WAIT_TIMEOUT: u8 = 13;
 /// Cancelled by Ctrl-C (SIGINT); the lock was released, the running migration is recorded as
 /// cancelled.
 pub const INTERRUPTED: u8 = 130;
@@ -73,6 +75,7 @@ Exit codes:
    10  database error while reading or writing state or lock
    11  refused / check: an applied migration's dependency is not applied (--allow-out-of-order)
    12  check: the database is ahead of this binary (migrations newer than it, extending its plan)
+   13  wait: the database did not reach this binary's plan within --timeout
   130  cancelled by Ctrl-C (SIGINT); recorded as cancelled, lock released
   143  cancelled by SIGTERM; recorded as cancelled, lock released
 ";

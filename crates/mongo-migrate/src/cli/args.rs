@@ -102,6 +102,14 @@ pub enum Command {
     /// checksum is kept in the details document.
     #[command(after_help = HELP_TABLE)]
     AcceptChanges(AcceptArgs),
+    /// Block until the database holds every migration of this binary, applied, with nothing
+    /// failed: for an app pod's init container while the migration Job runs. Migrations newer
+    /// than this binary count as ready.
+    ///
+    /// Exits 0 when ready, 13 on timeout, and at once with `check`'s code when waiting cannot
+    /// help: 5 failed, 6 changed, 7 unknown, 11 out of order.
+    #[command(after_help = HELP_TABLE)]
+    Wait(WaitArgs),
     /// Exit 0 when every VAR is set, in the environment or in `./.env` (read as every command
     /// reads it), 1 otherwise: for scripts such as `scripts/with-db`.
     #[command(hide = true)]
@@ -112,6 +120,18 @@ pub enum Command {
     /// 7 unknown, 11 out of order, 12 ahead (migrations newer than this binary), 8 pending.
     #[command(after_help = HELP_TABLE)]
     Check(FormatArgs),
+}
+
+/// Options of `wait`.
+#[derive(Debug, Clone, Args)]
+pub struct WaitArgs {
+    /// Give up after this long (exit 13).
+    #[arg(long, default_value = "10m", value_parser = parse_duration)]
+    pub timeout: Duration,
+    /// The first pause between two polls (one query each); it grows by half each time, up to
+    /// 10 s.
+    #[arg(long, default_value = "500ms", value_parser = parse_duration)]
+    pub interval: Duration,
 }
 
 /// Options of `graph`.

@@ -33,6 +33,7 @@ mod status;
 mod style;
 mod unlock;
 mod up;
+mod wait;
 
 use std::ffi::OsString;
 use std::io::IsTerminal;
@@ -302,6 +303,7 @@ async fn dispatch(command: &Command, ctx: &Ctx<'_>) -> Result<u8, CliError> {
         Command::Check(a) => check::run(a, ctx).await,
         Command::AcceptChanges(a) => accept::run(a, ctx).await,
         Command::Configured(a) => Ok(configured(a)),
+        Command::Wait(a) => wait::run(a, ctx).await,
     }
 }
 
