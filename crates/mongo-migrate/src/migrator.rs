@@ -8,6 +8,7 @@ use std::time::{Duration, Instant};
 
 use mongodb::Database;
 use serde::Serialize;
+use tracing::Instrument as _;
 
 use crate::cancel::CancelHandle;
 use crate::error::{ConfigError, Error, LockError, Refusal};
@@ -553,6 +554,22 @@ impl Migrator {
         // Before the lock document is written: a wrong `--collection` must write nothing.
         self.store().probe().await?;
         let lease = LeaseLock::new(&self.db, &self.collection, self.lease_ttl);
+        let span = tracing::info_span!(
+            "migrate.run",
+            database = %self.db.name(),
+            collection = %self.collection,
+            runner = %lease.runner().token,
+            host = %lease.runner().host,
+            pid = lease.runner().pid,
+        );
+        self.with_lease(lease, work).instrument(span).await
+    }
+
+    async fn with_lease<'s, F, Fut, T>(&'s self, lease: LeaseLock, work: F) -> Result<T, Error>
+    where
+        F: FnOnce(LeaseLock) -> Fut,
+        Fut: Future<Output = Result<T, Error>> + 's,
+    {
         let timeout = self.lock_timeout;
         let acquired = tokio::select! {
             r = lease.acquire(timeout, |holder| {
@@ -561,6 +578,7 @@ impl Migrator {
             () = self.cancel.cancelled() => return Err(self.cancelled(None)),
         };
         acquired?;
+        tracing::info!("lock acquired");
         self.observer.on_event(&Event::LockAcquired);
         let heartbeat = lease.heartbeat();
         let result = work(lease.clone()).await;
@@ -696,6 +714,15 @@ impl Migrator {
                 Direction::Up => status.migrations[i].checkpoints.clone(),
                 Direction::Down => Default::default(),
             };
+            let changed = crate::progress::Changed::default();
+            let span = tracing::info_span!(
+                "migrate.migration",
+                name = m.name,
+                direction = direction.as_str(),
+                duration_ms = tracing::field::Empty,
+                outcome = tracing::field::Empty,
+                documents_changed = tracing::field::Empty,
+            );
             let outcome = self
                 .run_body(
                     lease,
@@ -703,10 +730,26 @@ impl Migrator {
                     direction,
                     &runner,
                     Arc::clone(&notes),
+                    Arc::clone(&changed),
                     checkpoints,
                 )
+                .instrument(span.clone())
                 .await;
-            let notes = notes.lock().map(|n| n.clone()).unwrap_or_default();
+            span.record(
+                "duration_ms",
+                u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX),
+            );
+            span.record("outcome", outcome.as_str());
+            span.record(
+                "documents_changed",
+                changed.load(std::sync::atomic::Ordering::Relaxed),
+            );
+            span.in_scope(|| tracing::info!(outcome = outcome.as_str(), "migration ended"));
+            // Notes are stored: hide the secrets first, as for errors.
+            let notes: Vec<String> = notes
+                .lock()
+                .map(|n| n.iter().map(|t| self.secrets.redact(t)).collect())
+                .unwrap_or_default();
             let elapsed = started.elapsed();
             let ms = i64::try_from(elapsed.as_millis()).unwrap_or(i64::MAX);
             match outcome {
@@ -827,6 +870,7 @@ impl Migrator {
         direction: Direction,
         runner: &crate::model::Runner,
         notes: crate::progress::Notes,
+        changed: crate::progress::Changed,
         checkpoints: std::collections::BTreeMap<String, crate::store::CheckpointRecord>,
     ) -> Outcome {
         let f = match direction {
@@ -837,6 +881,7 @@ impl Migrator {
             m.name,
             Arc::clone(&self.observer),
             Arc::clone(&notes),
+            changed,
             crate::checkpoint::scope(m.name, lease.clone(), checkpoints, f(&self.db)),
         );
         let fenced = Fenced {
@@ -934,6 +979,18 @@ enum Outcome {
     Failed(String),
     Cancelled,
     Lost,
+}
+
+impl Outcome {
+    /// As recorded on the migration's tracing span.
+    fn as_str(&self) -> &'static str {
+        match self {
+            Outcome::Done => "done",
+            Outcome::Failed(_) => "failed",
+            Outcome::Cancelled => "cancelled",
+            Outcome::Lost => "lease_lost",
+        }
+    }
 }
 
 /// The change recording a successful upgrade or downgrade of `m`, with the notes it left.

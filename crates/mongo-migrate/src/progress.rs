@@ -15,7 +15,11 @@ struct Scope {
     migration: &'static str,
     observer: Arc<dyn Observer>,
     notes: Notes,
+    changed: Changed,
 }
+
+/// Documents a running migration's helpers report changed ([`changed`]), for its tracing span.
+pub(crate) type Changed = Arc<std::sync::atomic::AtomicU64>;
 
 /// The notes a running migration left ([`note`]), collected by the runner into its record.
 pub(crate) type Notes = Arc<Mutex<Vec<String>>>;
@@ -58,12 +62,24 @@ pub fn note(message: impl Into<String>) {
     });
 }
 
-/// Runs `future` (a migration's body) with `observer` receiving its [`report`]s and `notes`
-/// collecting its [`note`]s.
+/// Counts `n` documents changed by the running migration, as the driver reported them (a
+/// helper's `modified_count`, a backfill's updates). The runner records the total on the
+/// migration's tracing span (`documents_changed`). Outside a run it does nothing.
+pub fn changed(n: u64) {
+    let _ = CURRENT.try_with(|scope| {
+        scope
+            .changed
+            .fetch_add(n, std::sync::atomic::Ordering::Relaxed)
+    });
+}
+
+/// Runs `future` (a migration's body) with `observer` receiving its [`report`]s, `notes`
+/// collecting its [`note`]s and `changed` counting its [`changed`] documents.
 pub(crate) async fn scope<F: Future>(
     migration: &'static str,
     observer: Arc<dyn Observer>,
     notes: Notes,
+    changed: Changed,
     future: F,
 ) -> F::Output {
     CURRENT
@@ -72,6 +88,7 @@ pub(crate) async fn scope<F: Future>(
                 migration,
                 observer,
                 notes,
+                changed,
             },
             future,
         )

@@ -263,7 +263,9 @@ impl Backfill {
                 namespace: namespace.clone(),
                 updates,
             };
+            let written = app.updates.len() as u64;
             checkpoint::write_batch(&db, app, mark, direct).await?;
+            progress::changed(written);
             last = Some(tail_key);
             progress::report(done, total.map(|t| t.max(done)));
             if let Some(rate) = self.rate {

@@ -171,6 +171,10 @@ pub struct AcceptArgs {
 /// Options of `up`.
 #[derive(Debug, Clone, Args)]
 pub struct UpArgs {
+    /// Output: text for people, or JSON Lines, one event per line (start, progress, finish,
+    /// failed, summary; schema `mongo-migrate/event/v1`).
+    #[arg(long, value_enum, default_value_t = Format::Human)]
+    pub format: Format,
     /// Apply only NAME and the migrations it depends on (transitively), in plan order.
     #[arg(long, value_name = "NAME")]
     pub to: Option<String>,
@@ -199,6 +203,10 @@ pub struct UpArgs {
 /// Options of `down`.
 #[derive(Debug, Clone, Args)]
 pub struct DownArgs {
+    /// Output: text for people, or JSON Lines, one event per line (start, progress, finish,
+    /// failed, summary; schema `mongo-migrate/event/v1`).
+    #[arg(long, value_enum, default_value_t = Format::Human)]
+    pub format: Format,
     /// Roll back everything that depends on NAME (transitively), latest first, keeping NAME;
     /// `zero` rolls back everything.
     #[arg(long, value_name = "NAME|zero", conflicts_with = "steps")]

@@ -1,10 +1,12 @@
 //! `migrate down`: roll back.
 
+use std::sync::Arc;
 use std::time::Instant;
 
-use super::args::DownArgs;
+use super::args::{DownArgs, Format};
+use super::events::JsonEvents;
 use super::{CliError, Ctx};
-use crate::{exit_code, DownOptions, DownTarget, Error};
+use crate::{DownOptions, DownTarget};
 
 pub(crate) async fn run(args: &DownArgs, ctx: &Ctx<'_>) -> Result<u8, CliError> {
     let target = match (&args.to, args.steps) {
@@ -13,7 +15,12 @@ pub(crate) async fn run(args: &DownArgs, ctx: &Ctx<'_>) -> Result<u8, CliError> 
         (None, Some(n)) => DownTarget::Steps(n as usize),
         (None, None) => DownTarget::Steps(1),
     };
-    let migrator = ctx.migrator().await?;
+    let mut migrator = ctx.migrator().await?;
+    let events = (args.format == Format::Json)
+        .then(|| Arc::new(JsonEvents::new(migrator.database().name())));
+    if let Some(events) = &events {
+        migrator = migrator.observer(Arc::clone(events) as Arc<dyn crate::Observer>);
+    }
     let options = DownOptions {
         target,
         dry_run: args.dry_run,
@@ -23,18 +30,13 @@ pub(crate) async fn run(args: &DownArgs, ctx: &Ctx<'_>) -> Result<u8, CliError> 
         allow_changed: args.allow_changed,
     };
     let started = Instant::now();
-    match migrator.down_with(&options).await {
-        Ok(report) => {
-            super::up::summarize(&report, started, "roll back", "Rolled back", "not applied");
-            Ok(exit_code::SUCCESS)
-        }
-        Err(e @ Error::MigrationFailed { .. }) => {
-            eprintln!(
-                "The failure is recorded. Fix the downgrade, rebuild, and run `migrate down --retry`; \
-                 or `migrate up --retry` to run its upgrade again."
-            );
-            Err(e.into())
-        }
-        Err(e) => Err(e.into()),
-    }
+    let result = migrator.down_with(&options).await;
+    super::up::finish(
+        result,
+        events.as_deref(),
+        started,
+        ["roll back", "Rolled back", "not applied"],
+        "The failure is recorded. Fix the downgrade, rebuild, and run `migrate down --retry`; \
+         or `migrate up --retry` to run its upgrade again.",
+    )
 }

@@ -24,6 +24,7 @@ pub mod args;
 mod check;
 mod dotenv;
 mod down;
+mod events;
 mod graph;
 mod new;
 mod plan;
@@ -183,6 +184,7 @@ impl App {
             let _ = SECRETS.set(crate::Secrets::from_uri(uri));
         }
         install_panic_hook();
+        install_tracing();
         let terminal = std::io::stdout().is_terminal();
         let style =
             Style::new(terminal && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty()));
@@ -250,6 +252,24 @@ impl App {
     }
 }
 
+/// The environment variable that turns on `tracing` output on stderr, as an `EnvFilter`
+/// (`info`, `mongo_migrate=debug`, …): the run's span (database, collection, runner) and each
+/// migration's (name, direction, duration, outcome, documents changed). Human output on stdout
+/// stays as it is.
+pub const LOG_VAR: &str = "MONGO_MIGRATE_LOG";
+
+fn install_tracing() {
+    let Some(filter) = std::env::var_os(LOG_VAR).filter(|v| !v.is_empty()) else {
+        return;
+    };
+    let filter = tracing_subscriber::EnvFilter::new(filter.to_string_lossy());
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(false)
+        .try_init();
+}
+
 /// A panic hook that hides the connection string's secrets: a migration's panic message is
 /// printed by the hook before the runner catches it. It chains the previous hook when the
 /// message holds no secret, so an app's own hook (and `RUST_BACKTRACE`) keep working.
@@ -277,7 +297,7 @@ fn install_panic_hook() {
 }
 
 /// An error and its causes, `outer: inner: …`, each cause shown once.
-fn error_chain(e: &dyn std::error::Error) -> String {
+pub(crate) fn error_chain(e: &dyn std::error::Error) -> String {
     let mut text = e.to_string();
     let mut source = e.source();
     while let Some(s) = source {

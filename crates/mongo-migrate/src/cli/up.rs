@@ -1,13 +1,20 @@
 //! `migrate up`: apply pending migrations.
 
+use std::sync::Arc;
 use std::time::Instant;
 
-use super::args::UpArgs;
+use super::args::{Format, UpArgs};
+use super::events::JsonEvents;
 use super::{CliError, Ctx};
 use crate::{exit_code, Error, Report, UpOptions};
 
 pub(crate) async fn run(args: &UpArgs, ctx: &Ctx<'_>) -> Result<u8, CliError> {
-    let migrator = ctx.migrator().await?;
+    let mut migrator = ctx.migrator().await?;
+    let events = (args.format == Format::Json)
+        .then(|| Arc::new(JsonEvents::new(migrator.database().name())));
+    if let Some(events) = &events {
+        migrator = migrator.observer(Arc::clone(events) as Arc<dyn crate::Observer>);
+    }
     let options = UpOptions {
         to: args.to.clone(),
         dry_run: args.dry_run,
@@ -18,20 +25,45 @@ pub(crate) async fn run(args: &UpArgs, ctx: &Ctx<'_>) -> Result<u8, CliError> {
         allow_out_of_order: args.allow_out_of_order,
     };
     let started = Instant::now();
-    match migrator.up_with(&options).await {
+    let result = migrator.up_with(&options).await;
+    finish(
+        result,
+        events.as_deref(),
+        started,
+        ["apply", "Applied", "applied"],
+        "The failure is recorded; migrations before it stay applied. Fix the migration, \
+         rebuild, and run `migrate up --retry`; or run `migrate down --retry` to run its \
+         downgrade and clear the record.",
+    )
+}
+
+/// The end of `up` and `down`: the summary (a line, or a JSON `summary` event), and the way
+/// forward after a failed migration.
+pub(crate) fn finish(
+    result: Result<Report, Error>,
+    events: Option<&JsonEvents>,
+    started: Instant,
+    [verb, done, state]: [&str; 3],
+    failure_hint: &str,
+) -> Result<u8, CliError> {
+    match result {
         Ok(report) => {
-            summarize(&report, started, "apply", "Applied", "applied");
+            match events {
+                Some(events) => events.summary(Some(&report), exit_code::SUCCESS, None),
+                None => summarize(&report, started, verb, done, state),
+            }
             Ok(exit_code::SUCCESS)
         }
-        Err(e @ Error::MigrationFailed { .. }) => {
-            eprintln!(
-                "The failure is recorded; migrations before it stay applied. Fix the migration, \
-                 rebuild, and run `migrate up --retry`; or run `migrate down --retry` to run its \
-                 downgrade and clear the record."
-            );
+        Err(e) => {
+            if let Some(events) = events {
+                let message = super::shown(&super::error_chain(&e)).into_owned();
+                events.summary(None, e.exit_code(), Some(&message));
+            }
+            if matches!(e, Error::MigrationFailed { .. }) {
+                eprintln!("{failure_hint}");
+            }
             Err(e.into())
         }
-        Err(e) => Err(e.into()),
     }
 }
 
