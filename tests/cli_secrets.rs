@@ -98,7 +98,8 @@ async fn a_broken_dotenv_line_is_located_without_its_value() {
     let dir = tempfile::tempdir().expect("tempdir");
     std::fs::write(
         dir.path().join(".env"),
-        format!("MONGO_URI=mongodb://ann:{PASSWORD}@h/x\nBROKEN LINE {PASSWORD}\n"),
+        // Single-quoted: the `$` in the password is taken as written.
+        format!("MONGO_URI='mongodb://ann:{PASSWORD}@h/x'\nBROKEN LINE {PASSWORD}\n"),
     )
     .expect("write .env");
     let o = run(migrate(app, "")
