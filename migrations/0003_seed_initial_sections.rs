@@ -1,7 +1,8 @@
 //! Seed the Blog, About, Projects and Contact sections, with a unique index on `slug`.
 //!
-//! A section whose slug already exists is skipped. The downgrade removes only the sections and
-//! the index this migration created.
+//! A section whose slug already exists is skipped. The downgrade removes only the index and the
+//! sections this migration created, and of those only the ones unchanged since that no story or
+//! page points at; it notes the ones it leaves.
 use mongo_migrate::mongodb::options::IndexOptions;
 use mongo_migrate::mongodb::IndexModel;
 use mongo_migrate::prelude::*;
@@ -89,8 +90,22 @@ pub async fn downgrade(db: &Database) -> Result<()> {
                 .context("dropping the slug index")?;
         }
     }
-    markers::delete_own(&sections, NAME)
-        .await
-        .context("removing the seeded sections")?;
+    // A section a story or page points at stays, so no reference is left dangling.
+    markers::delete_own_unreferenced(
+        &sections,
+        NAME,
+        &[
+            markers::Reference {
+                collection: "stories",
+                field: "section_id",
+            },
+            markers::Reference {
+                collection: "pages",
+                field: "section_id",
+            },
+        ],
+    )
+    .await
+    .context("removing the seeded sections")?;
     Ok(())
 }

@@ -320,3 +320,65 @@ async fn section_ids_are_backfilled_only_where_missing_and_restored_exactly() {
     );
     assert_eq!(before.diff(&snapshot(&t.db).await), vec![]);
 }
+
+/// The markers are a stored format: databases carry them between releases, and a downgrade
+/// reads them back. Each records what the migration found and what it wrote.
+#[tokio::test]
+async fn markers_record_what_was_there_and_what_was_written() {
+    support::admin_env();
+    let t = test_database("m_markers").await;
+    support::seed(&t.db).await;
+    for name in [
+        "0001_create_admin_user",
+        "0002_add_user_id_to_content",
+        "0003_seed_initial_sections",
+    ] {
+        up(&t.db, name).await;
+    }
+    let marker = |name: &str| mongo_migrate::markers::marker_field(name);
+    let admin = admin(&t.db).await;
+    let admin_id = admin.get_object_id("_id").unwrap();
+    let m0002 = marker("0002_add_user_id_to_content");
+    assert_eq!(
+        get(&t.db, "stories", "s-orphan")
+            .await
+            .get_document(&m0002)
+            .unwrap(),
+        &doc! { "prior": "absent", "wrote": admin_id }
+    );
+    assert_eq!(
+        get(&t.db, "stories", "s-null")
+            .await
+            .get_document(&m0002)
+            .unwrap(),
+        &doc! { "prior": "null", "wrote": admin_id }
+    );
+    assert!(
+        !get(&t.db, "stories", "s-authored")
+            .await
+            .contains_key(&m0002),
+        "untouched, unmarked"
+    );
+    assert_eq!(
+        admin
+            .get_document(marker("0001_create_admin_user"))
+            .unwrap(),
+        &doc! { "created": {
+            "email": support::ADMIN_EMAIL,
+            "role": "admin",
+            "created_at": admin.get_datetime("created_at").unwrap(),
+        } }
+    );
+    let about =
+        t.db.collection::<Document>("sections")
+            .find_one(doc! { "slug": "about" })
+            .await
+            .unwrap()
+            .unwrap();
+    assert_eq!(
+        about
+            .get_document(marker("0003_seed_initial_sections"))
+            .unwrap(),
+        &doc! { "created": { "slug": "about", "title": "About", "order": 2 } }
+    );
+}

@@ -1,6 +1,7 @@
 //! Every migration in the plan goes up → up → down → up on a real database, empty and seeded,
-//! with no test to write per migration: a new file in migrations/ is covered as soon as it
-//! builds.
+//! then up → Field Notes' own writes → down → up, with no test to write per migration: a new
+//! file in migrations/ is covered as soon as it builds. The downgrade after the app's writes
+//! must keep every one of them, undo the rest exactly and note what it left.
 mod support;
 
 /// 0001 reads ADMIN_EMAIL.
@@ -8,7 +9,12 @@ async fn setup(_db: &mongo_migrate::mongodb::Database) {
     support::admin_env();
 }
 
-mongo_migrate::round_trip_tests!(field_notes::MIGRATIONS, setup = setup, seed = support::seed);
+mongo_migrate::round_trip_tests!(
+    field_notes::MIGRATIONS,
+    setup = setup,
+    seed = support::seed,
+    app_writes = support::app_writes,
+);
 
 #[test]
 fn the_plan_is_not_empty() {

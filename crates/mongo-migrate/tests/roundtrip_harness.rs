@@ -1,4 +1,5 @@
-//! The round-trip harness itself: it passes a correct plan and pins down each broken property.
+//! The round-trip harness itself: it passes a correct plan and pins down each broken property,
+//! with and without the application's writes between an upgrade and its downgrade.
 use mongo_migrate::mongodb::Database;
 use mongo_migrate::prelude::*;
 use mongo_migrate::testing::{test_database, Broken, RoundTrip};
@@ -52,6 +53,100 @@ fn writes_state(db: &Database) -> BoxFuture<'_, MigrationResult<()>> {
     })
 }
 
+/// The downgrade before markers recorded values: unsets every marked field, whoever wrote it
+/// since.
+fn clobbering_down(db: &Database) -> BoxFuture<'_, MigrationResult<()>> {
+    Box::pin(async move {
+        let c = db.collection::<Document>("items");
+        let marker = markers::marker_field("0001_good");
+        c.update_many(
+            doc! { format!("{marker}.prior"): "absent" },
+            doc! { "$unset": { "flag": "", &marker: "" } },
+        )
+        .await?;
+        c.update_many(
+            doc! { format!("{marker}.prior"): "null" },
+            doc! { "$set": { "flag": null }, "$unset": { &marker: "" } },
+        )
+        .await?;
+        Ok(())
+    })
+}
+/// Undoes only what is unchanged, as it should, but leaves the rest without a word.
+fn quiet_down(db: &Database) -> BoxFuture<'_, MigrationResult<()>> {
+    Box::pin(async move {
+        let c = db.collection::<Document>("items");
+        let marker = markers::marker_field("0001_good");
+        c.update_many(
+            doc! { format!("{marker}.prior"): "absent", "flag": true },
+            doc! { "$unset": { "flag": "", &marker: "" } },
+        )
+        .await?;
+        c.update_many(
+            doc! { format!("{marker}.prior"): "null", "flag": true },
+            doc! { "$set": { "flag": null }, "$unset": { &marker: "" } },
+        )
+        .await?;
+        c.update_many(
+            doc! { &marker: { "$exists": true } },
+            doc! { "$unset": { &marker: "" } },
+        )
+        .await?;
+        Ok(())
+    })
+}
+fn creates_up(db: &Database) -> BoxFuture<'_, MigrationResult<()>> {
+    Box::pin(async move {
+        let c = db.collection::<Document>("items");
+        markers::insert_if_absent(
+            &c,
+            doc! { "name": "seeded" },
+            doc! { "name": "seeded", "v": 1 },
+            "0001_creates",
+        )
+        .await?;
+        Ok(())
+    })
+}
+fn creates_down(db: &Database) -> BoxFuture<'_, MigrationResult<()>> {
+    Box::pin(async move {
+        let c = db.collection::<Document>("items");
+        markers::delete_own(&c, "0001_creates").await?;
+        Ok(())
+    })
+}
+
+/// The application changes item 1's flag, which `0001_good` set, and adds an item of its own.
+fn app_changes_flag(db: &Database) -> BoxFuture<'_, ()> {
+    Box::pin(async move {
+        let items = db.collection::<Document>("items");
+        items
+            .update_one(
+                doc! { "_id": 1, "flag": true },
+                doc! { "$set": { "flag": "app" } },
+            )
+            .await
+            .unwrap();
+        items
+            .update_one(
+                doc! { "_id": 9 },
+                doc! { "$setOnInsert": { "flag": "mine" } },
+            )
+            .upsert(true)
+            .await
+            .unwrap();
+    })
+}
+/// The application edits the document `0001_creates` inserted.
+fn app_edits_created(db: &Database) -> BoxFuture<'_, ()> {
+    Box::pin(async move {
+        db.collection::<Document>("items")
+            .update_one(doc! { "name": "seeded" }, doc! { "$set": { "v": 2 } })
+            .await
+            .unwrap();
+    })
+}
+
 const fn m(
     name: &'static str,
     upgrade: mongo_migrate::MigrationFn,
@@ -63,6 +158,8 @@ const fn m(
         description: "",
         checksum: "",
         transactional: false,
+        allowed: &[],
+        irreversible: None,
         upgrade,
         downgrade,
     }
@@ -77,6 +174,9 @@ static NOT_EXACT: [Migration; 1] = [m("0001_sets_forever", sets_forever, noop)];
 static FAILS: [Migration; 1] = [m("0001_fails", fails, noop)];
 static PANICS_DOWN: [Migration; 1] = [m("0001_panics_down", good_up, panics)];
 static STATEFUL: [Migration; 1] = [m("0001_state", writes_state, noop)];
+static CLOBBERS: [Migration; 1] = [m("0001_good", good_up, clobbering_down)];
+static QUIET: [Migration; 1] = [m("0001_good", good_up, quiet_down)];
+static CREATES: [Migration; 1] = [m("0001_creates", creates_up, creates_down)];
 
 async fn seeded(label: &str) -> mongo_migrate::testing::TestDatabase {
     let t = test_database(label).await;
@@ -163,4 +263,108 @@ async fn errors_and_panics_are_reported_with_their_chain() {
 async fn state_collections_are_not_compared() {
     let t = seeded("rt_excl").await;
     RoundTrip::new(&t.db, &STATEFUL).run().await.unwrap();
+}
+
+#[tokio::test]
+async fn app_writes_survive_a_marker_downgrade_and_the_rest_is_restored() {
+    let t = seeded("rt_app_good").await;
+    RoundTrip::new(&t.db, &GOOD)
+        .app_writes(app_changes_flag)
+        .run()
+        .await
+        .unwrap_or_else(|failure| panic!("{failure}"));
+    let items = t.db.collection::<Document>("items");
+    let flags: Vec<(i32, Bson)> = items
+        .find(doc! {})
+        .sort(doc! { "_id": 1 })
+        .await
+        .unwrap()
+        .map_ok(|d| (d.get_i32("_id").unwrap(), d.get("flag").cloned().unwrap()))
+        .try_collect()
+        .await
+        .unwrap();
+    assert_eq!(
+        flags,
+        [
+            (1, Bson::from("app")),
+            (2, Bson::from(false)),
+            (3, Bson::from(true)),
+            (9, Bson::from("mine")),
+        ],
+        "the app's writes stay; the harness leaves the database upgraded"
+    );
+}
+
+#[tokio::test]
+async fn a_downgrade_that_undoes_an_app_write_is_reported() {
+    let t = seeded("rt_app_clobber").await;
+    let failure = RoundTrip::new(&t.db, &CLOBBERS)
+        .app_writes(app_changes_flag)
+        .run()
+        .await
+        .unwrap_err();
+    let Broken::AppWritesNotKept { differences, .. } = &failure.broken else {
+        panic!("{failure}")
+    };
+    assert_eq!(differences.len(), 1, "{failure}");
+    let text = failure.to_string();
+    assert!(
+        text.contains(
+            "items: document _id {\"$numberInt\":\"1\"}, field `flag`: before \"app\", after <absent>"
+        ),
+        "{text}"
+    );
+}
+
+#[tokio::test]
+async fn a_skip_without_a_note_is_reported() {
+    let t = seeded("rt_app_quiet").await;
+    let failure = RoundTrip::new(&t.db, &QUIET)
+        .app_writes(app_changes_flag)
+        .run()
+        .await
+        .unwrap_err();
+    assert_eq!(
+        failure.broken,
+        Broken::SkipNotReported {
+            collections: vec!["items".into()],
+            notes: vec![]
+        },
+        "{failure}"
+    );
+}
+
+#[tokio::test]
+async fn a_created_document_the_app_changed_stays_without_its_marker() {
+    let t = seeded("rt_app_created").await;
+    RoundTrip::new(&t.db, &CREATES)
+        .app_writes(app_edits_created)
+        .run()
+        .await
+        .unwrap_or_else(|failure| panic!("{failure}"));
+    let kept =
+        t.db.collection::<Document>("items")
+            .find_one(doc! { "name": "seeded" })
+            .await
+            .unwrap()
+            .expect("the edited document stays");
+    assert_eq!(kept.get_i32("v").unwrap(), 2);
+    assert!(
+        !kept.contains_key(markers::marker_field("0001_creates")),
+        "the application's now: {kept}"
+    );
+}
+
+#[tokio::test]
+async fn a_panicking_app_write_is_reported() {
+    let t = seeded("rt_app_panic").await;
+    let failure = RoundTrip::new(&t.db, &GOOD)
+        .app_writes(|_| Box::pin(async { panic!("app crashed") }))
+        .run()
+        .await
+        .unwrap_err();
+    assert_eq!(
+        failure.broken,
+        Broken::AppWritesFailed("panicked: app crashed".into())
+    );
 }

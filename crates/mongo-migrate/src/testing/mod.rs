@@ -1,5 +1,6 @@
 //! Test support: a real database for every test, fixture crates, and the up → down → up
-//! round-trip harness that checks every migration of a plan.
+//! round-trip harness that checks every migration of a plan, with the application's writes
+//! interleaved when given.
 //!
 //! Enabled by the `testing` feature; meant for `[dev-dependencies]`.
 
@@ -10,7 +11,7 @@ mod snapshot;
 
 pub use fixture::{FixtureBuild, FixtureCrate};
 pub use roundtrip::{
-    round_trip_test, state_collections, Broken, Prepare, RoundTrip, RoundTripFailure,
+    round_trip_test, state_collections, AppWrites, Broken, Prepare, RoundTrip, RoundTripFailure,
 };
 pub use server::{test_database, test_server_uri, TestDatabase, TEST_URI_VAR};
 pub use snapshot::{id_key, CollectionSnapshot, DbSnapshot, Difference};
