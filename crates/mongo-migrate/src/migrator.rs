@@ -664,6 +664,9 @@ impl Migrator {
     /// Runs `steps`, recording each outcome with as few fenced writes as the order allows: a
     /// migration's outcome is written together with the next one's start (one command between
     /// two migrations), and fake steps are all written at once.
+    // The run's parts travel together through these two; a struct for them would only be
+    // unpacked again at once.
+    #[allow(clippy::too_many_arguments)]
     async fn run_steps(
         &self,
         lease: &LeaseLock,
@@ -863,6 +866,7 @@ impl Migrator {
     /// at once when the lease is lost or the run is cancelled, so no further command of it is
     /// sent. A transactional body records its outcome inside its transaction, after reading
     /// the lock document there to check the lease.
+    #[allow(clippy::too_many_arguments)]
     async fn run_body(
         &self,
         lease: &LeaseLock,

@@ -183,15 +183,21 @@ impl Observer for Progress {
             }
             Event::Note { name, message } => {
                 let message = crate::sanitize::for_terminal(message);
+                // Helpers write whole sentences that may already name the migration.
+                let line = if message.starts_with(name) {
+                    format!("  {} {message}", st.warn("note:"))
+                } else {
+                    format!("  {} {name}: {message}", st.warn("note:"))
+                };
                 if self.terminal {
                     if let Ok(s) = self.spinner.lock() {
                         if let Some(bar) = s.as_ref() {
-                            bar.println(format!("  {} {name}: {message}", st.warn("note:")));
+                            bar.println(line);
                             return;
                         }
                     }
                 }
-                outln!("  {} {name}: {message}", st.warn("note:"));
+                outln!("{line}");
             }
             Event::Finish {
                 name,
