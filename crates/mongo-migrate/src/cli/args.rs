@@ -62,6 +62,21 @@ pub struct GlobalArgs {
     #[arg(long, env = "MONGO_MIGRATE_SERVER_TIMEOUT", default_value = "5s", value_parser = parse_duration, global = true)]
     pub server_timeout: Duration,
 
+    /// Run `up`, `down`, `status` or `check` over many databases: a glob over the server's
+    /// database names (`tenant_*`; never admin, local or config), a comma list (`a,b,c`), or
+    /// `@FILE` with one name a line. Each database has its own lock and state.
+    #[arg(long, value_name = "SPEC", global = true)]
+    pub databases: Option<String>,
+
+    /// With --databases: how many databases run at a time (1 to 64).
+    #[arg(short = 'j', long, default_value_t = 4, value_parser = clap::value_parser!(u16).range(1..=64), global = true)]
+    pub jobs: u16,
+
+    /// With --databases: go on past a failed database (by default no new database starts
+    /// once one failed; the running ones finish).
+    #[arg(long, global = true)]
+    pub keep_going: bool,
+
     /// The migrations directory `new` writes to [default: the app's `migrations/`].
     #[arg(short = 'd', long, env = "MONGO_MIGRATE_DIR", global = true)]
     pub migrations_dir: Option<PathBuf>,

@@ -12,6 +12,7 @@ use crate::{exit_code, FindingKind, Status};
 struct CheckDocument<'a> {
     /// `mongo-migrate/check/v1`.
     schema: &'static str,
+    database: String,
     ok: bool,
     exit_code: u8,
     summary: Summary,
@@ -25,8 +26,10 @@ struct CheckDocument<'a> {
 }
 
 pub(crate) async fn run(args: &FormatArgs, ctx: &Ctx<'_>) -> Result<u8, CliError> {
-    let status = ctx.migrator().await?.status().await?;
-    let doc = findings(&status);
+    let migrator = ctx.migrator().await?;
+    let status = migrator.status().await?;
+    let mut doc = findings(&status);
+    doc.database = migrator.database().name().to_owned();
     match args.format {
         Format::Json => print_json(&doc)?,
         Format::Human => {
@@ -88,6 +91,7 @@ fn findings(status: &Status) -> CheckDocument<'_> {
         .map_or(exit_code::SUCCESS, |f| exit_code::of_finding(f.kind));
     CheckDocument {
         schema: "mongo-migrate/check/v1",
+        database: String::new(),
         ok: code == exit_code::SUCCESS,
         exit_code: code,
         summary: Summary::of(status),

@@ -25,8 +25,10 @@ mod check;
 mod dotenv;
 mod down;
 mod events;
+mod fleet;
 mod graph;
 mod new;
+mod output;
 mod plan;
 mod progress;
 mod signals;
@@ -106,6 +108,18 @@ pub(crate) struct Ctx<'a> {
 }
 
 impl Ctx<'_> {
+    /// A client for the URI, without naming a database (listing a fleet's databases).
+    pub async fn client(&self) -> Result<mongodb::Client, CliError> {
+        let g = self.global;
+        let uri = g
+            .uri
+            .as_deref()
+            .ok_or(crate::Error::from(ConfigError::NoUri))?;
+        let conn = crate::connect(uri, Some("admin"), g.server_timeout).await?;
+        let _ = self.hosts.set(conn.hosts.clone());
+        Ok(conn.client)
+    }
+
     /// Connects and builds the migrator with the global options.
     pub async fn migrator(&self) -> Result<Migrator, CliError> {
         let g = self.global;
@@ -131,7 +145,10 @@ impl Ctx<'_> {
             .collection(g.collection.clone())
             .lock_timeout(g.lock_timeout)
             .lease_ttl(g.lease_ttl)
-            .observer(Arc::new(progress::Progress::new(self.style, self.terminal)))
+            .observer(Arc::new(progress::Progress::new(
+                self.style,
+                self.terminal && !output::in_fleet(),
+            )))
             .cancel_handle(self.cancel.clone()))
     }
 }
@@ -312,6 +329,14 @@ pub(crate) fn error_chain(e: &dyn std::error::Error) -> String {
 }
 
 async fn dispatch(command: &Command, ctx: &Ctx<'_>) -> Result<u8, CliError> {
+    match ctx.global.databases.as_deref() {
+        Some(spec) => fleet::run(command, ctx, spec).await,
+        None => dispatch_one(command, ctx).await,
+    }
+}
+
+/// Runs `command` on the one database of `ctx`.
+pub(crate) async fn dispatch_one(command: &Command, ctx: &Ctx<'_>) -> Result<u8, CliError> {
     match command {
         Command::Up(a) => up::run(a, ctx).await,
         Command::Down(a) => down::run(a, ctx).await,
@@ -343,7 +368,13 @@ fn configured(args: &args::ConfiguredArgs) -> u8 {
 
 /// Prints a JSON document on stdout.
 pub(crate) fn print_json(value: &impl serde::Serialize) -> Result<(), CliError> {
-    let text = serde_json::to_string_pretty(value).map_err(std::io::Error::other)?;
+    // In a fleet, one document a line (JSON Lines), each naming its database.
+    let text = if output::in_fleet() {
+        serde_json::to_string(value)
+    } else {
+        serde_json::to_string_pretty(value)
+    }
+    .map_err(std::io::Error::other)?;
     emit(&format!("{text}\n"))
 }
 
@@ -364,7 +395,7 @@ pub(crate) fn shown(text: &str) -> std::borrow::Cow<'_, str> {
 pub(crate) fn line(text: &str) {
     use std::io::Write as _;
     let mut out = std::io::stdout().lock();
-    let _ = writeln!(out, "{}", shown(text));
+    let _ = writeln!(out, "{}", output::prefixed(&shown(text)));
 }
 
 /// `text` with control characters escaped on every line (names, hosts and errors can come
@@ -379,7 +410,12 @@ pub(crate) fn terminal_lines(text: &str) -> String {
 /// Writes `text` on stdout; a closed pipe (`migrate plan | head`) is not an error.
 pub(crate) fn emit(text: &str) -> Result<(), CliError> {
     use std::io::Write as _;
-    let text = shown(text);
+    let shown = shown(text);
+    let text = if output::in_fleet() && !text.trim_start().starts_with('{') {
+        std::borrow::Cow::Owned(format!("{}\n", output::prefixed(&shown)))
+    } else {
+        shown
+    };
     let mut out = std::io::stdout().lock();
     match out.write_all(text.as_bytes()).and_then(|()| out.flush()) {
         Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
