@@ -1,7 +1,9 @@
 //! The build-time pass (discover + parse + validate + generate) on generated sets of 100 and
 //! 1,000 migrations, against merely reading the same files.
 //!
-//! `cargo bench -p mongo-migrate-build --bench build_pass` prints a table.
+//! `cargo bench -p mongo-migrate-build --bench build_pass` prints a table, then the cost of
+//! the destructive-operation lint alone (on files already parsed, on one thread) against the
+//! whole pass.
 //! `… -- --incremental` also times the incremental `cargo build` of a fixture crate with 200
 //! migrations after touching one of them (in `target/bench-incremental`, or `BENCH_TARGET_DIR`;
 //! `MONGO_MIGRATE_RUNTIME` points at another copy of the runtime crate). `BENCH_PHASES=1`
@@ -88,6 +90,20 @@ fn full_pass(dir: &Path) -> usize {
         .len()
 }
 
+/// Times the lint on every file of `dir`, parsed once beforehand: the walk of `upgrade`,
+/// `downgrade` and the functions they call, and the reading of `doc!` literals.
+fn lint(dir: &Path) -> (Duration, Duration) {
+    let files: Vec<syn::File> = std::fs::read_dir(dir)
+        .expect("dir")
+        .map(|e| std::fs::read_to_string(e.expect("entry").path()).expect("read"))
+        .map(|text| syn::parse_file(&text).expect("parses"))
+        .collect();
+    let findings: usize = files.iter().map(mongo_migrate_build::count_findings).sum();
+    // The generated migrations are clean, or the full pass above would have failed.
+    assert_eq!(findings, 0);
+    measure(|| files.iter().map(mongo_migrate_build::count_findings).sum())
+}
+
 fn measure(mut f: impl FnMut() -> usize) -> (Duration, Duration) {
     let mut times: Vec<Duration> = (0..RUNS)
         .map(|_| {
@@ -113,6 +129,7 @@ fn main() {
     println!("build pass vs reading the files; best and median of {RUNS} runs, {threads} cores\n");
     println!("| migrations | read (best / median) | full pass (best / median) | ratio (median) |");
     println!("|-----------:|---------------------:|--------------------------:|---------------:|");
+    let mut lint_rows = Vec::new();
     for count in [100, 1_000] {
         let temp = tempfile::tempdir().expect("temp dir");
         let dir = temp.path().join("migrations");
@@ -168,6 +185,19 @@ fn main() {
             format!("{} / {}", ms(read_best), ms(read_median)),
             format!("{} / {}", ms(pass_best), ms(pass_median)),
             pass_median.as_secs_f64() / read_median.as_secs_f64()
+        );
+        lint_rows.push((count, lint(&dir), pass_median));
+    }
+    println!(
+        "\ndestructive-operation lint alone: files parsed beforehand, one thread (inside the pass it runs on every core)\n"
+    );
+    println!("| migrations | lint (best / median) | share of the full pass (median) |");
+    println!("|-----------:|---------------------:|--------------------------------:|");
+    for (count, (best, median), pass) in lint_rows {
+        println!(
+            "| {count:>10} | {:>20} | {:>30.1}% |",
+            format!("{} / {}", ms(best), ms(median)),
+            100.0 * median.as_secs_f64() / pass.as_secs_f64()
         );
     }
     if args.iter().any(|a| a == "--incremental") {

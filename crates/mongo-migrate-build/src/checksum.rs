@@ -9,6 +9,10 @@
 //! final `return`, and sorts `use` and `mod` declarations. None of that changes what the code
 //! does, so the tokens are put in a canonical form first ([`canonical`]): `cargo fmt` on an
 //! applied migration must never read as drift.
+//!
+//! The opt-outs of the destructive-operation lint, the top-level `ALLOW` and `IRREVERSIBLE`
+//! constants, are left out too ([`without_opt_outs`]): they say why the code is safe, not what
+//! it does, and giving an applied migration a reason must not mark it as changed.
 
 use std::fmt::Write as _;
 
@@ -20,7 +24,7 @@ use sha2::{Digest, Sha256};
 /// The serialization is ours rather than `TokenStream`'s `Display` so that a new
 /// proc-macro2 formatting choice can never change checksums recorded in databases.
 pub(crate) fn checksum(tokens: &TokenStream) -> String {
-    let tree = canonical(lower(tokens.clone()), None);
+    let tree = canonical(without_opt_outs(lower(tokens.clone())), None);
     let mut text = String::new();
     serialize(&tree, &mut text);
     let digest = Sha256::digest(text.as_bytes());
@@ -101,6 +105,57 @@ fn lower(tokens: TokenStream) -> Vec<Tok> {
         });
     }
     out
+}
+
+/// The file's top-level tokens without the items `const ALLOW …;` and `const IRREVERSIBLE …;`
+/// (with their attributes and visibility, whatever their shape). A constant of that name
+/// inside a function or module is ordinary code and stays.
+fn without_opt_outs(toks: Vec<Tok>) -> Vec<Tok> {
+    const OPT_OUTS: [&str; 2] = ["ALLOW", "IRREVERSIBLE"];
+    let mut removed: Vec<std::ops::Range<usize>> = Vec::new();
+    let mut i = 0;
+    while i < toks.len() {
+        // Attributes, then `pub` or `pub(…)`, then `const NAME`.
+        let mut j = i;
+        while toks.get(j).is_some_and(|t| t.is_punct('#'))
+            && toks
+                .get(j + 1)
+                .is_some_and(|t| t.is_group(Delimiter::Bracket))
+        {
+            j += 2;
+        }
+        if toks.get(j).is_some_and(|t| t.is_ident("pub")) {
+            j += 1;
+            if toks
+                .get(j)
+                .is_some_and(|t| t.is_group(Delimiter::Parenthesis))
+            {
+                j += 1;
+            }
+        }
+        let opt_out = toks.get(j).is_some_and(|t| t.is_ident("const"))
+            && toks
+                .get(j + 1)
+                .is_some_and(|t| OPT_OUTS.iter().any(|name| t.is_ident(name)));
+        let end = opt_out
+            .then(|| toks[j..].iter().position(|t| t.is_punct(';')))
+            .flatten();
+        match end {
+            Some(semicolon) => {
+                removed.push(i..j + semicolon + 1);
+                i = j + semicolon + 1;
+            }
+            None => i += 1,
+        }
+    }
+    if removed.is_empty() {
+        return toks;
+    }
+    toks.into_iter()
+        .enumerate()
+        .filter(|(k, _)| !removed.iter().any(|r| r.contains(k)))
+        .map(|(_, t)| t)
+        .collect()
 }
 
 /// The canonical form of the tokens of one group (`parent` is its delimiter; `None` at the
@@ -449,7 +504,7 @@ fn skip_doc_attribute(iter: &mut std::iter::Peekable<proc_macro2::token_stream::
 #[doc(hidden)]
 pub fn canonical_text(text: &str) -> Option<String> {
     let tokens: TokenStream = normalize_newlines(text).parse().ok()?;
-    let tree = canonical(lower(tokens), None);
+    let tree = canonical(without_opt_outs(lower(tokens)), None);
     let mut s = String::new();
     serialize(&tree, &mut s);
     Some(s.replace(' ', "\n"))
@@ -479,6 +534,60 @@ pub async fn downgrade(db: &Database) -> Result<()> {
 
     fn sum(text: &str) -> String {
         checksum_source(text).expect("lexes")
+    }
+
+    /// The checksums recorded in databases stay what they were before `ALLOW` and
+    /// `IRREVERSIBLE` existed.
+    #[test]
+    fn a_file_without_opt_outs_keeps_its_checksum() {
+        assert_eq!(
+            sum(BASE),
+            "fd8f49b285ff5ab7d7133243e2880c2902725f932726bd5d4985f863442c70d8"
+        );
+    }
+
+    #[test]
+    fn allow_and_irreversible_do_not_count() {
+        let allow =
+            "pub const ALLOW: &[(&str, &str)] = &[(\"unset_field\", \"the flag is derived\")];\n";
+        let irreversible = "pub const IRREVERSIBLE: &str = \"the old values are gone\";\n";
+        let marker = "pub const DEPENDENCIES: &[&str] = &[];\n";
+        for added in [
+            allow.to_owned(),
+            irreversible.to_owned(),
+            format!("{irreversible}{allow}"),
+            // Whatever its shape: a malformed one is reported, and still not code.
+            "#[allow(dead_code)]\nconst ALLOW: &[(&str, &str)] = &[];\n".to_owned(),
+            "pub(crate) const IRREVERSIBLE: &str = concat!(\"a\", \"b\");\n".to_owned(),
+        ] {
+            let with = BASE.replace(marker, &format!("{marker}{added}"));
+            assert_ne!(with, BASE);
+            assert_eq!(sum(BASE), sum(&with), "{added}");
+        }
+        // At the end of the file, after the functions, too.
+        assert_eq!(sum(BASE), sum(&format!("{BASE}{allow}")));
+        // Changing a reason changes nothing either.
+        let a = BASE.replace(marker, &format!("{marker}{allow}"));
+        assert_eq!(
+            sum(&a),
+            sum(&a.replace("is derived", "is recomputed by 0009"))
+        );
+    }
+
+    #[test]
+    fn constants_of_other_names_or_places_still_count() {
+        assert_ne!(
+            sum(BASE),
+            sum(&format!("{BASE}pub const ALLOWED: &str = \"x\";\n"))
+        );
+        assert_ne!(
+            sum("fn f() {}"),
+            sum("fn f() { const ALLOW: &[(&str, &str)] = &[]; }")
+        );
+        assert_ne!(
+            sum("mod m {}"),
+            sum("mod m { pub const IRREVERSIBLE: &str = \"x\"; }")
+        );
     }
 
     #[test]

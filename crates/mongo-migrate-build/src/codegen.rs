@@ -145,6 +145,13 @@ fn modules(migrations: &[PlannedMigration], rt: &syn::Path) -> TokenStream {
         let transactional = migration
             .declares_transactional
             .then(|| quote! { const _: bool = #module::TRANSACTIONAL; });
+        let allow = migration
+            .declares_allow
+            .then(|| quote! { const _: &[(&str, &str)] = #module::ALLOW; });
+        let irreversible = migration
+            .irreversible
+            .is_some()
+            .then(|| quote! { const _: &str = #module::IRREVERSIBLE; });
         let (up_body, down_body) = if migration.transactional {
             (
                 quote! { #rt::transaction::run(db, |tx| ::std::boxed::Box::pin(#module::upgrade(tx))) },
@@ -163,6 +170,8 @@ fn modules(migrations: &[PlannedMigration], rt: &syn::Path) -> TokenStream {
             const _: &str = #module::NAME;
             const _: &[&str] = #module::DEPENDENCIES;
             #transactional
+            #allow
+            #irreversible
             fn #upgrade(db: &#rt::mongodb::Database) -> #rt::BoxFuture<'_, #rt::MigrationResult<()>> {
                 #up_body
             }
@@ -183,6 +192,20 @@ fn registry(migrations: &[PlannedMigration], rt: &syn::Path) -> TokenStream {
         let description = &migration.description;
         let checksum = &migration.checksum;
         let transactional = migration.transactional;
+        // `Allowed` is built through `Migration::allowed_finding`, the one path the registry already
+        // names (the struct itself is not re-exported at the runtime crate's root).
+        let allowed = migration.allowed.iter().map(|allowed| {
+            let finding = &allowed.finding;
+            let reason = &allowed.reason;
+            let line = proc_macro2::Literal::u32_unsuffixed(
+                u32::try_from(allowed.line).unwrap_or(u32::MAX),
+            );
+            quote! { #rt::Migration::allowed_finding(#finding, #reason, #line) }
+        });
+        let irreversible = match &migration.irreversible {
+            Some(reason) => quote! { ::std::option::Option::Some(#reason) },
+            None => quote! { ::std::option::Option::None },
+        };
         quote! {
             #rt::Migration {
                 name: #name,
@@ -190,6 +213,8 @@ fn registry(migrations: &[PlannedMigration], rt: &syn::Path) -> TokenStream {
                 description: #description,
                 checksum: #checksum,
                 transactional: #transactional,
+                allowed: &[#(#allowed),*],
+                irreversible: #irreversible,
                 upgrade: #upgrade,
                 downgrade: #downgrade,
             }
@@ -221,6 +246,17 @@ mod tests {
                 checksum: format!("{i:064x}"),
                 transactional: i % 7 == 0,
                 declares_transactional: i % 5 == 0 || i % 7 == 0,
+                allowed: if i % 11 == 0 {
+                    vec![crate::plan::AllowedFinding {
+                        finding: "drop_collection".to_owned(),
+                        reason: format!("replaced in {i}"),
+                        line: i as usize,
+                    }]
+                } else {
+                    Vec::new()
+                },
+                declares_allow: i % 11 == 0,
+                irreversible: (i % 13 == 0).then(|| format!("step {i} loses data")),
                 path: std::path::PathBuf::from(format!("/abs/migrations/{i:04}_step_{i}.rs")),
             })
             .collect();

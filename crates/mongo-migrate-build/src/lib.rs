@@ -1,5 +1,7 @@
-//! Build-time half of mongo-migrate: reads `migrations/`, checks the plan, reports every
-//! problem like rustc does, and generates the registry the binary carries.
+//! Build-time half of mongo-migrate: reads `migrations/`, checks the plan, lints what each
+//! migration destroys (a drop, an unfiltered delete, an irreversible downgrade, … unless the
+//! migration allows it with a reason; see [`FindingKind`]), reports every problem like rustc
+//! does, and generates the registry the binary carries.
 //!
 //! Use it from `build.rs` through [`Builder`]; tests and tools use [`resolve`], the same
 //! resolver, to read the plan from disk; `migrate new` uses [`scaffold`].
@@ -18,22 +20,29 @@
 // The examples show a whole `build.rs`, `fn main` included.
 #![allow(clippy::needless_doctest_main)]
 
+mod allow;
+mod analyze;
 mod builder;
 mod checksum;
 mod codegen;
 mod diagnostic;
 mod discover;
+mod doc_literal;
 mod file_name;
+mod finding;
 mod graph;
 mod parse;
 mod plan;
 mod resolve;
 pub mod scaffold;
 
+#[doc(hidden)]
+pub use analyze::count_findings;
 pub use builder::{BuildError, Builder};
 pub use checksum::{canonical_text, checksum_source};
 pub use codegen::{generate, GenerateError};
 pub use diagnostic::{Diagnostic, Location, Report};
 pub use file_name::FILE_NAME_PATTERN;
-pub use plan::{HelperModule, Plan, PlannedMigration};
+pub use finding::FindingKind;
+pub use plan::{AllowedFinding, HelperModule, Plan, PlannedMigration};
 pub use resolve::resolve;

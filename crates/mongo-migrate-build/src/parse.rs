@@ -1,5 +1,5 @@
 //! Reading one migration file with syn: its constants, its functions, its description and
-//! checksum, and the problems local to the file.
+//! checksum, what the destructive-operation lint finds in it, and the problems local to the file.
 
 use std::ops::Range;
 
@@ -7,8 +7,11 @@ use proc_macro2::TokenStream;
 use syn::spanned::Spanned as _;
 use syn::{Expr, Item, ItemConst, ItemFn, Lit, Visibility};
 
+use crate::allow::settle;
+use crate::analyze::analyze;
 use crate::checksum::checksum;
 use crate::diagnostic::{Diagnostic, FileId};
+use crate::plan::AllowedFinding;
 
 /// A string literal and where it is.
 #[derive(Debug, Clone)]
@@ -33,6 +36,12 @@ pub(crate) struct Parsed {
     /// The value of `pub const TRANSACTIONAL: bool = …;`, `None` when the file has no such
     /// constant (or it is malformed, which is diagnosed).
     pub(crate) transactional: Option<bool>,
+    /// The lint's findings the file allows in `ALLOW`, with their reasons.
+    pub(crate) allowed: Vec<AllowedFinding>,
+    /// Whether the file declares `ALLOW` at all: the registry then references the constant.
+    pub(crate) declares_allow: bool,
+    /// The reason in `pub const IRREVERSIBLE: &str = "…";`.
+    pub(crate) irreversible: Option<String>,
     pub(crate) diagnostics: Vec<Diagnostic>,
 }
 
@@ -53,6 +62,9 @@ pub(crate) fn parse(file: FileId, stem: &str, text: &str) -> Parsed {
         description: String::new(),
         checksum: String::new(),
         transactional: None,
+        allowed: Vec::new(),
+        declares_allow: false,
+        irreversible: None,
         diagnostics: Vec::new(),
     };
     let tokens: TokenStream = match text.parse() {
@@ -84,6 +96,8 @@ pub(crate) fn parse(file: FileId, stem: &str, text: &str) -> Parsed {
     let mut name = None;
     let mut dependencies = None;
     let mut transactional = None;
+    let mut allow = None;
+    let mut irreversible = None;
     let mut upgrade = None;
     let mut downgrade = None;
     for item in &syntax.items {
@@ -91,6 +105,8 @@ pub(crate) fn parse(file: FileId, stem: &str, text: &str) -> Parsed {
             Item::Const(c) if c.ident == "NAME" => name = Some(c),
             Item::Const(c) if c.ident == "DEPENDENCIES" => dependencies = Some(c),
             Item::Const(c) if c.ident == "TRANSACTIONAL" => transactional = Some(c),
+            Item::Const(c) if c.ident == "ALLOW" => allow = Some(c),
+            Item::Const(c) if c.ident == "IRREVERSIBLE" => irreversible = Some(c),
             Item::Fn(f) if f.sig.ident == "upgrade" => upgrade = Some(f),
             Item::Fn(f) if f.sig.ident == "downgrade" => downgrade = Some(f),
             _ => {}
@@ -104,6 +120,19 @@ pub(crate) fn parse(file: FileId, stem: &str, text: &str) -> Parsed {
     let kind_known = transactional.is_none() || parsed.transactional.is_some();
     check_function(file, "upgrade", upgrade, kind_known, &mut parsed);
     check_function(file, "downgrade", downgrade, kind_known, &mut parsed);
+
+    let findings = analyze(&syntax, parsed.transactional == Some(true));
+    let settled = settle(
+        file,
+        text,
+        allow,
+        irreversible,
+        findings,
+        &mut parsed.diagnostics,
+    );
+    parsed.allowed = settled.allowed;
+    parsed.declares_allow = allow.is_some();
+    parsed.irreversible = settled.irreversible;
     parsed
 }
 
@@ -137,7 +166,8 @@ fn description(attrs: &[syn::Attribute]) -> String {
         .unwrap_or_default()
 }
 
-fn string_literal(expr: &Expr) -> Option<&syn::LitStr> {
+/// The string literal `expr` is, if it is one.
+pub(crate) fn string_literal(expr: &Expr) -> Option<&syn::LitStr> {
     match expr {
         Expr::Lit(syn::ExprLit {
             lit: Lit::Str(s), ..
@@ -280,17 +310,24 @@ fn check_transactional(file: FileId, item: Option<&ItemConst>, parsed: &mut Pars
     };
     // Known even if not `pub`, so the function-shape hints name the right signature.
     parsed.transactional = Some(value);
-    if !matches!(item.vis, Visibility::Public(_)) {
-        let start = match &item.vis {
-            Visibility::Inherited => range(item.const_token.span()).start,
-            vis => range(vis.span()).start,
-        };
+    if let Some(here) = not_pub(item) {
         parsed.diagnostics.push(
             Diagnostic::error("`TRANSACTIONAL` is not `pub`")
-                .at(file, start..range(item.ident.span()).end, "not `pub`")
+                .at(file, here, "not `pub`")
                 .help(help),
         );
     }
+}
+
+/// For a constant that is not `pub`: its visibility through its name (`const X`,
+/// `pub(crate) const X`), to underline.
+pub(crate) fn not_pub(item: &ItemConst) -> Option<Range<usize>> {
+    let start = match &item.vis {
+        Visibility::Public(_) => return None,
+        Visibility::Inherited => range(item.const_token.span()).start,
+        vis => range(vis.span()).start,
+    };
+    Some(start..range(item.ident.span()).end)
 }
 
 fn bool_literal(expr: &Expr) -> Option<bool> {

@@ -23,8 +23,31 @@ pub struct PlannedMigration {
     /// Whether the file declares `TRANSACTIONAL` at all (even `= false`): the registry then
     /// references the constant, so it counts as used.
     pub declares_transactional: bool,
+    /// The findings of the destructive-operation lint the file allows in `ALLOW`, in the order
+    /// written.
+    pub allowed: Vec<AllowedFinding>,
+    /// Whether the file declares `ALLOW` (even `&[]`): the registry then references the
+    /// constant, so it counts as used.
+    pub declares_allow: bool,
+    /// The reason in `pub const IRREVERSIBLE: &str = "…";`: the migration's downgrade cannot
+    /// restore what its upgrade changed.
+    pub irreversible: Option<String>,
     /// The file's absolute path.
     pub path: PathBuf,
+}
+
+/// A finding of the destructive-operation lint that a migration allows, with its reason.
+///
+/// A migration allows findings by id: `pub const ALLOW: &[(&str, &str)] =
+/// &[("drop_collection", "replaced by stories_v2 in 0012")];`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AllowedFinding {
+    /// The finding's id (`drop_collection`; see [`FindingKind::id`](crate::FindingKind::id)).
+    pub finding: String,
+    /// Why it is safe, as written.
+    pub reason: String,
+    /// The 1-based line of the first operation it allows.
+    pub line: usize,
 }
 
 /// A checked migration plan: every check passed.

@@ -303,6 +303,9 @@ pub(crate) fn check(loaded: Loaded) -> Result<Plan, Report> {
             checksum: c.parsed.checksum,
             transactional: c.parsed.transactional == Some(true),
             declares_transactional: c.parsed.transactional.is_some(),
+            allowed: c.parsed.allowed,
+            declares_allow: c.parsed.declares_allow,
+            irreversible: c.parsed.irreversible,
             path: c.path,
         })
         .collect();

@@ -145,7 +145,8 @@ pub fn create(dir: impl AsRef<Path>, name: &str) -> Result<PathBuf, ScaffoldErro
         "Describe what this migration does, in one line.",
         &current.heads,
         "// Change the database here, e.g. `db.collection::<Document>(\"stories\").update_many(…).await?;`.",
-        "// Undo exactly what `upgrade` did, so `migrate down` can roll it back.",
+        "// Undo exactly what `upgrade` did, so `migrate down` can roll it back. If it cannot be\n    \
+         // undone, say why instead: `pub const IRREVERSIBLE: &str = \"…\";` beside `NAME`.",
     );
     write_new(dir, &stem, &source)
 }

@@ -17,9 +17,32 @@ fn generated_registry_matches_the_golden_file() {
             "0001_create_stories",
             "0002_add_featured_flag",
             "0003_index_sections",
-            "0004_merge_0002_0003"
+            "0004_merge_0002_0003",
+            "0005_replace_title_index"
         ]
     );
+    // 0001–0004 gained `IRREVERSIBLE` after these checksums were recorded: the opt-outs of the
+    // destructive-operation lint are not part of a checksum.
+    let checksums: Vec<&str> = plan.migrations[..4]
+        .iter()
+        .map(|m| m.checksum.as_str())
+        .collect();
+    assert_eq!(
+        checksums,
+        [
+            "c4bfa1740d6146b28c4f5556894aaa1e6dd61b1525c82101953bbbb2d6e8727c",
+            "1f906d1c97ca59bf6d3f6eecfae0d863c7718878d79fc5d2daf485e7b3e75906",
+            "17b0556f0da3402962601c830c1d4f8a2e0b81dfb0b96257711958e8c9cdb279",
+            "a06e72bfdfed013d966bacabfb2cc4900be8a87e69ec91d505d3c7ee87703371",
+        ]
+    );
+    assert!(plan.migrations[..4]
+        .iter()
+        .all(|m| m.irreversible.is_some()));
+    let allowed = &plan.migrations[4].allowed;
+    assert_eq!(allowed.len(), 1, "{allowed:?}");
+    assert_eq!(allowed[0].finding, "drop_index");
+    assert_eq!(allowed[0].line, 23);
     let source =
         mongo_migrate_build::generate(&plan, "::mongo_migrate", "migrations/").expect("generates");
     let absolute = std::path::absolute(&dir).expect("absolute");

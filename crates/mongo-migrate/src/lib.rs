@@ -39,7 +39,7 @@ mod verdict;
 pub use cancel::CancelHandle;
 pub use connect::{connect, Connection};
 pub use error::{ConfigError, ConnectionError, Error, LockError, Refusal};
-pub use migration::{BoxFuture, Migration, MigrationError, MigrationFn, MigrationResult};
+pub use migration::{Allowed, BoxFuture, Migration, MigrationError, MigrationFn, MigrationResult};
 pub use migrator::{
     AcceptedChange, DownOptions, Migrator, Report, Step, UpOptions, DEFAULT_COLLECTION,
     DEFAULT_LEASE_TTL, DEFAULT_LOCK_TIMEOUT,

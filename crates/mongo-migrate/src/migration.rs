@@ -42,6 +42,13 @@ pub struct Migration {
     /// transaction ([`transaction::run`](crate::transaction::run)), and the runner checks the
     /// server supports transactions before running it.
     pub transactional: bool,
+    /// The findings of the build's destructive-operation lint that the migration allows, each
+    /// with its reason, from `pub const ALLOW: &[(&str, &str)] = &[("drop_collection", "why")];`.
+    /// Empty for a migration the lint finds nothing destructive in.
+    pub allowed: &'static [Allowed],
+    /// `Some(reason)` when the file declares `pub const IRREVERSIBLE: &str = "why";`: its
+    /// downgrade cannot restore what its upgrade changed.
+    pub irreversible: Option<&'static str>,
     /// Applies the migration.
     pub upgrade: MigrationFn,
     /// Reverts the migration.
@@ -56,8 +63,42 @@ impl fmt::Debug for Migration {
             .field("description", &self.description)
             .field("checksum", &self.checksum)
             .field("transactional", &self.transactional)
+            .field("allowed", &self.allowed)
+            .field("irreversible", &self.irreversible)
             .finish_non_exhaustive()
     }
+}
+
+impl Migration {
+    /// An [`Allowed`] entry. The generated registry builds its entries with this function,
+    /// which it reaches through `Migration`, a path it names already.
+    pub const fn allowed_finding(
+        finding: &'static str,
+        reason: &'static str,
+        line: u32,
+    ) -> Allowed {
+        Allowed {
+            finding,
+            reason,
+            line,
+        }
+    }
+}
+
+/// A destructive operation the build's lint found in a migration, which the migration allows
+/// with a reason (`pub const ALLOW: &[(&str, &str)] = &[("drop_collection", "why")];`).
+///
+/// The build fails on every finding a migration does not allow; these are the ones it let
+/// through, for `migrate plan` and reviewers to see.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Allowed {
+    /// The finding's stable id, as written in `ALLOW` (`drop_collection`, `delete_unfiltered`,
+    /// …; the README's checks table lists them).
+    pub finding: &'static str,
+    /// Why it is safe, as written in `ALLOW`.
+    pub reason: &'static str,
+    /// The 1-based line of the migration file where the first allowed operation is.
+    pub line: u32,
 }
 
 /// A migration body's error or panic, as the runner records it.

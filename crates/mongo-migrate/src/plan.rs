@@ -168,6 +168,8 @@ mod tests {
             description: "",
             checksum: "",
             transactional: false,
+            allowed: &[],
+            irreversible: None,
             upgrade: noop,
             downgrade: noop,
         }

@@ -102,6 +102,8 @@ static PLAN: [Migration; 1] = [Migration {
     description: "",
     checksum: "c",
     transactional: false,
+    allowed: &[],
+    irreversible: None,
     upgrade: doubles,
     downgrade: noop,
 }];

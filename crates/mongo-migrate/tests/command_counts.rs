@@ -44,6 +44,8 @@ fn plan_of(n: usize) -> &'static [Migration] {
                 description: "",
                 checksum: "c",
                 transactional: false,
+                allowed: &[],
+                irreversible: None,
                 upgrade: set_v,
                 downgrade: set_v,
             }

@@ -29,6 +29,8 @@ fn plan_of(n: usize) -> &'static [Migration] {
                 description: "",
                 checksum: "c",
                 transactional: false,
+                allowed: &[],
+                irreversible: None,
                 upgrade: common::noop,
                 downgrade: common::noop,
             }

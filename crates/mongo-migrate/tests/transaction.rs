@@ -81,6 +81,8 @@ const fn m(
         description: "",
         checksum: "",
         transactional,
+        allowed: &[],
+        irreversible: None,
         upgrade,
         downgrade,
     }

@@ -113,8 +113,7 @@ pub(crate) async fn run(command: &Command, ctx: &Ctx<'_>, spec: &str) -> Result<
     let stop = AtomicBool::new(false);
     // Only runs that write stop starting databases after a failure: status and check read
     // every database.
-    let keep_going =
-        ctx.global.keep_going || !matches!(command, Command::Up(_) | Command::Down(_));
+    let keep_going = ctx.global.keep_going || !matches!(command, Command::Up(_) | Command::Down(_));
     let outcomes: Vec<Outcome> = futures::stream::iter(databases.iter().cloned())
         .map(|database| {
             let stop = &stop;

@@ -75,6 +75,8 @@ macro_rules! migration {
             description: concat!("Test migration ", $name, "."),
             checksum: concat!("sum-", $name),
             transactional: false,
+            allowed: &[],
+            irreversible: None,
             upgrade: $up,
             downgrade: $down,
         }
