@@ -262,6 +262,16 @@ pub enum Refusal {
         /// The failed migrations.
         failed: Vec<String>,
     },
+    /// `down` would roll back a migration declared irreversible (`IRREVERSIBLE`); nothing ran.
+    #[error(
+        "cannot roll back {name}: it is declared irreversible: {reason}\nNothing was rolled back."
+    )]
+    Irreversible {
+        /// The migration.
+        name: String,
+        /// Its `IRREVERSIBLE` reason.
+        reason: String,
+    },
     /// `down` would run the downgrade of migrations that changed since they were applied.
     #[error(
         "{} to roll back changed since applied: {}\nThe downgrade that would run is not the one that was reviewed with the upgrade. Restore the code, or pass --allow-changed to run the new downgrade.",
@@ -327,6 +337,7 @@ impl Refusal {
             Refusal::Unknown { .. } => exit_code::UNKNOWN,
             Refusal::OutOfOrder { .. } => exit_code::OUT_OF_ORDER,
             Refusal::HasDependents { .. } => exit_code::HAS_DEPENDENTS,
+            Refusal::Irreversible { .. } => exit_code::IRREVERSIBLE,
         }
     }
 }

@@ -37,6 +37,9 @@ pub const OUT_OF_ORDER: u8 = 11;
 pub const AHEAD: u8 = 12;
 /// `wait` only: the database did not reach this binary's plan within `--timeout`.
 pub const WAIT_TIMEOUT: u8 = 13;
+/// Refused: `down` would roll back a migration declared irreversible (`IRREVERSIBLE`); nothing
+/// ran.
+pub const IRREVERSIBLE: u8 = 14;
 /// Cancelled by Ctrl-C (SIGINT); the lock was released, the running migration is recorded as
 /// cancelled.
 pub const INTERRUPTED: u8 = 130;
@@ -76,6 +79,7 @@ Exit codes:
    11  refused / check: an applied migration's dependency is not applied (--allow-out-of-order)
    12  check: the database is ahead of this binary (migrations newer than it, extending its plan)
    13  wait: the database did not reach this binary's plan within --timeout
+   14  refused: down would roll back a migration declared irreversible
   130  cancelled by Ctrl-C (SIGINT); recorded as cancelled, lock released
   143  cancelled by SIGTERM; recorded as cancelled, lock released
 ";

@@ -412,6 +412,20 @@ impl Migrator {
             }
         }
         let steps = plan::down_steps(self.migrations, status, &options.target, options.retry)?;
+        if !options.fake {
+            // Before anything runs: `down --to zero` over a plan holding one reverts nothing.
+            if let Some(m) = steps
+                .iter()
+                .map(|&i| &self.migrations[i])
+                .find(|m| m.irreversible.is_some())
+            {
+                return Err(Refusal::Irreversible {
+                    name: m.name.to_owned(),
+                    reason: m.irreversible.unwrap_or_default().to_owned(),
+                }
+                .into());
+            }
+        }
         refuse_unknown_dependents(self.migrations, status, &steps)?;
         if !options.allow_changed {
             let changed = verdict.names(FindingKind::Changed);
@@ -709,6 +723,12 @@ impl Migrator {
             }
             self.flush_done(lease, direction, fake, &mut carry, &mut done, report)
                 .await?;
+            if direction == Direction::Up && !m.allowed.is_empty() {
+                self.observer.on_event(&Event::Destructive {
+                    name: m.name,
+                    allowed: m.allowed,
+                });
+            }
             self.observer.on_event(&start);
             let started = Instant::now();
             let notes = crate::progress::Notes::default();

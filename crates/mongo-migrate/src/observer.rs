@@ -52,6 +52,14 @@ pub enum Event<'a> {
         /// Only recorded, not run.
         fake: bool,
     },
+    /// A migration about to run holds destructive operations its author allowed (`ALLOW`):
+    /// reported before it runs, with their reasons.
+    Destructive {
+        /// The migration.
+        name: &'a str,
+        /// What is allowed, and why.
+        allowed: &'a [crate::Allowed],
+    },
     /// A running migration reported progress ([`progress::report`](crate::progress::report)).
     Progress {
         /// The migration.

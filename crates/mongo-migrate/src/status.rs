@@ -81,6 +81,9 @@ pub struct MigrationStatus {
     /// The notes its last run left ([`progress::note`](crate::progress::note)): what it left
     /// alone, and why.
     pub notes: Vec<String>,
+    /// Destructive operations its author allowed (`ALLOW`), from the binary.
+    #[serde(skip)]
+    pub allowed: &'static [crate::Allowed],
     /// Checkpoints of its resumable backfills ([`batch::backfill`](crate::batch::backfill)),
     /// by backfill id: set while a stopped run can resume.
     pub checkpoints: std::collections::BTreeMap<String, crate::store::CheckpointRecord>,
@@ -185,6 +188,7 @@ impl Status {
                 checksum_state,
                 failure,
                 notes: record.map(|r| r.notes.clone()).unwrap_or_default(),
+                allowed: m.allowed,
                 checkpoints: record.map(|r| r.checkpoints.clone()).unwrap_or_default(),
                 resumable: state == State::Failed
                     && record.is_some_and(|r| !r.checkpoints.is_empty()),

@@ -368,3 +368,48 @@ async fn a_panicking_app_write_is_reported() {
         Broken::AppWritesFailed("panicked: app crashed".into())
     );
 }
+
+fn irreversible_up(db: &Database) -> BoxFuture<'_, MigrationResult<()>> {
+    Box::pin(async move {
+        db.collection::<Document>("squashed")
+            .update_one(doc! { "_id": 1 }, doc! { "$set": { "done": true } })
+            .upsert(true)
+            .await?;
+        Ok(())
+    })
+}
+
+fn no_downgrade(_db: &Database) -> BoxFuture<'_, MigrationResult<()>> {
+    Box::pin(async { Ok(()) })
+}
+
+static IRREVERSIBLE: &[Migration] = &[Migration {
+    name: "0001_squash",
+    dependencies: &[],
+    description: "",
+    checksum: "",
+    transactional: false,
+    allowed: &[],
+    irreversible: Some("the squashed history cannot be rebuilt"),
+    upgrade: irreversible_up,
+    downgrade: no_downgrade,
+}];
+
+#[tokio::test]
+async fn an_irreversible_migration_is_checked_up_twice_and_its_downgrade_skipped() {
+    let t = test_database("harness_irreversible").await;
+    // Its downgrade restores nothing: checked, that would be a failure.
+    RoundTrip::new(&t.db, IRREVERSIBLE)
+        .run()
+        .await
+        .expect("up and up again only");
+    let mut reversible = IRREVERSIBLE[0];
+    reversible.irreversible = None;
+    let plan: &'static [Migration] = Box::leak(vec![reversible].into_boxed_slice());
+    let t2 = test_database("harness_irreversible_contrast").await;
+    let err = RoundTrip::new(&t2.db, plan)
+        .run()
+        .await
+        .expect_err("down not exact");
+    assert!(err.to_string().contains("0001_squash"), "{err}");
+}

@@ -23,6 +23,17 @@ struct CheckDocument<'a> {
     /// Newer than this binary, extending its plan (exit 12 when nothing worse is found).
     ahead: Vec<&'a str>,
     pending: Vec<&'a str>,
+    /// The destructive operations the pending migrations' authors allowed (`ALLOW`): a deploy
+    /// pipeline can require a human approval when any are present.
+    allowed_destructive: Vec<PendingAllowed>,
+}
+
+#[derive(Debug, Serialize)]
+struct PendingAllowed {
+    migration: &'static str,
+    finding: &'static str,
+    reason: &'static str,
+    line: u32,
 }
 
 pub(crate) async fn run(args: &FormatArgs, ctx: &Ctx<'_>) -> Result<u8, CliError> {
@@ -101,5 +112,23 @@ fn findings(status: &Status) -> CheckDocument<'_> {
         out_of_order: names(FindingKind::OutOfOrder),
         ahead: names(FindingKind::Future),
         pending: names(FindingKind::Pending),
+        allowed_destructive: status
+            .migrations
+            .iter()
+            .filter(|m| {
+                verdict
+                    .names(FindingKind::Pending)
+                    .iter()
+                    .any(|n| n == m.name)
+            })
+            .flat_map(|m| {
+                m.allowed.iter().map(move |a| PendingAllowed {
+                    migration: m.name,
+                    finding: a.finding,
+                    reason: a.reason,
+                    line: a.line,
+                })
+            })
+            .collect(),
     }
 }

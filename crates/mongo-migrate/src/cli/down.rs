@@ -33,6 +33,7 @@ pub(crate) async fn run(args: &DownArgs, ctx: &Ctx<'_>) -> Result<u8, CliError> 
     let result = migrator.down_with(&options).await;
     super::up::finish(
         result,
+        ctx.app.migrations,
         events.as_deref(),
         started,
         ["roll back", "Rolled back", "not applied"],

@@ -80,6 +80,15 @@ impl Observer for JsonEvents {
                 }),
             ),
             Event::LockAcquired => self.emit("lock_acquired", json!({})),
+            Event::Destructive { name, allowed } => self.emit(
+                "destructive",
+                json!({
+                    "migration": name,
+                    "allowed": allowed.iter().map(|a| json!({
+                        "finding": a.finding, "reason": a.reason, "line": a.line,
+                    })).collect::<Vec<_>>(),
+                }),
+            ),
             Event::Interrupted { name, failure } => self.emit(
                 "interrupted",
                 json!({ "migration": name, "direction": failure.direction, "error": failure.error }),

@@ -25,6 +25,29 @@ struct PlannedMigration<'a> {
     checksum: &'a str,
     /// Runs in a transaction (`pub const TRANSACTIONAL: bool = true;`).
     transactional: bool,
+    /// Destructive operations its author allowed (`ALLOW`), with their reasons.
+    allowed: Vec<AllowedFinding<'a>>,
+    /// Why it cannot be rolled back (`IRREVERSIBLE`), if it says so.
+    irreversible: Option<&'a str>,
+}
+
+/// One allowed destructive operation, as JSON.
+#[derive(Debug, Serialize)]
+pub(crate) struct AllowedFinding<'a> {
+    pub finding: &'a str,
+    pub reason: &'a str,
+    pub line: u32,
+}
+
+pub(crate) fn allowed_of(m: &crate::Migration) -> Vec<AllowedFinding<'static>> {
+    m.allowed
+        .iter()
+        .map(|a| AllowedFinding {
+            finding: a.finding,
+            reason: a.reason,
+            line: a.line,
+        })
+        .collect()
 }
 
 pub(crate) fn run(args: &FormatArgs, ctx: &Ctx<'_>) -> Result<u8, CliError> {
@@ -42,6 +65,8 @@ pub(crate) fn run(args: &FormatArgs, ctx: &Ctx<'_>) -> Result<u8, CliError> {
                     description: m.description,
                     checksum: m.checksum,
                     transactional: m.transactional,
+                    allowed: allowed_of(m),
+                    irreversible: m.irreversible,
                 })
                 .collect(),
         })?,
@@ -70,6 +95,19 @@ pub(crate) fn run(args: &FormatArgs, ctx: &Ctx<'_>) -> Result<u8, CliError> {
                 let _ = writeln!(out, "      checksum:   {}", st.dim(m.checksum));
                 if m.transactional {
                     let _ = writeln!(out, "      transactional: yes");
+                }
+                for a in m.allowed {
+                    let _ = writeln!(
+                        out,
+                        "      {} {} (line {}): {}",
+                        st.warn("allows"),
+                        a.finding,
+                        a.line,
+                        a.reason
+                    );
+                }
+                if let Some(reason) = m.irreversible {
+                    let _ = writeln!(out, "      {} {reason}", st.warn("irreversible:"));
                 }
             }
             super::emit(&out)?;

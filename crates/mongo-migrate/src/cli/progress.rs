@@ -75,6 +75,17 @@ impl Observer for Progress {
                 );
             }
             Event::LockAcquired => {}
+            Event::Destructive { name, allowed } => {
+                for a in allowed {
+                    outln!(
+                        "{} {name} will run an allowed destructive operation: {} (line {}): {}",
+                        st.warn("!"),
+                        a.finding,
+                        a.line,
+                        a.reason
+                    );
+                }
+            }
             Event::Ahead { names } => {
                 let names: Vec<_> = names.iter().map(|n| for_terminal(n)).collect();
                 outln!(

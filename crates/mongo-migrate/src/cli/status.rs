@@ -283,6 +283,7 @@ mod tests {
             },
             failure: None,
             notes: Vec::new(),
+            allowed: &[],
             checkpoints: Default::default(),
             resumable: false,
             unapplied_dependencies: Vec::new(),

@@ -28,6 +28,7 @@ pub(crate) async fn run(args: &UpArgs, ctx: &Ctx<'_>) -> Result<u8, CliError> {
     let result = migrator.up_with(&options).await;
     finish(
         result,
+        ctx.app.migrations,
         events.as_deref(),
         started,
         ["apply", "Applied", "applied"],
@@ -41,6 +42,7 @@ pub(crate) async fn run(args: &UpArgs, ctx: &Ctx<'_>) -> Result<u8, CliError> {
 /// forward after a failed migration.
 pub(crate) fn finish(
     result: Result<Report, Error>,
+    migrations: &[crate::Migration],
     events: Option<&JsonEvents>,
     started: Instant,
     [verb, done, state]: [&str; 3],
@@ -50,7 +52,7 @@ pub(crate) fn finish(
         Ok(report) => {
             match events {
                 Some(events) => events.summary(Some(&report), exit_code::SUCCESS, None),
-                None => summarize(&report, started, verb, done, state),
+                None => summarize(&report, migrations, started, verb, done, state),
             }
             Ok(exit_code::SUCCESS)
         }
@@ -68,7 +70,15 @@ pub(crate) fn finish(
 }
 
 /// The summary line of `up` and `down`.
-pub(crate) fn summarize(report: &Report, started: Instant, verb: &str, done: &str, state: &str) {
+pub(crate) fn summarize(
+    report: &Report,
+    migrations: &[crate::Migration],
+    started: Instant,
+    verb: &str,
+    done: &str,
+    state: &str,
+) {
+    let migration_named = |name: &str| migrations.iter().find(|m| m.name == name);
     let n = report.steps.len();
     let noun = if n == 1 { "migration" } else { "migrations" };
     if report.dry_run {
@@ -79,6 +89,18 @@ pub(crate) fn summarize(report: &Report, started: Instant, verb: &str, done: &st
             outln!("Dry run: would {verb} {n} {noun}{fake}, in this order:");
             for s in &report.steps {
                 outln!("  {}", s.name);
+                if report.direction == crate::Direction::Up {
+                    if let Some(m) = migration_named(s.name) {
+                        for a in m.allowed {
+                            outln!(
+                                "      allowed destructive operation: {} (line {}): {}",
+                                a.finding,
+                                a.line,
+                                a.reason
+                            );
+                        }
+                    }
+                }
             }
             outln!("Nothing was written.");
         }
