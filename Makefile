@@ -5,7 +5,7 @@ SHELL := bash
 CARGO ?= cargo
 MIGRATE := $(CARGO) run --quiet --locked --bin migrate --
 
-.PHONY: help migrate migrate-status migrate-down test lint hooks db-start db-stop db-status bench bench-peers
+.PHONY: help migrate migrate-status migrate-down test lint hooks db-start db-stop db-status bench bench-peers bench-backfill
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-16s %s\n", $$1, $$2}'
@@ -33,6 +33,10 @@ bench: ## Benchmarks of the build-time pass (prints a table)
 bench-peers: ## Our runner against pymongo-migrate and migrate-mongo, side by side (prints a table)
 	@scripts/dev-db install
 	@CARGO='$(CARGO)' .dev/venv/bin/python bench/peers.py
+
+bench-backfill: ## A 200k-document backfill: update_many vs batch::backfill vs a pymongo loop (prints a table)
+	@scripts/dev-db install
+	@CARGO='$(CARGO)' .dev/venv/bin/python bench/backfill.py
 
 hooks: ## Install the pre-commit hook (git config core.hooksPath .githooks)
 	git config core.hooksPath .githooks
