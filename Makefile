@@ -5,7 +5,7 @@ SHELL := bash
 CARGO ?= cargo
 MIGRATE := $(CARGO) run --quiet --locked --bin migrate --
 
-.PHONY: help migrate migrate-status migrate-down test lint hooks db-start db-stop db-status bench bench-peers bench-backfill
+.PHONY: help migrate migrate-status migrate-down migration merge-migration test lint format-check release-checks deps-dev hooks db-start db-stop db-status bench bench-peers bench-backfill
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-16s %s\n", $$1, $$2}'
@@ -19,6 +19,13 @@ migrate-status: ## List applied (✓) and pending migrations
 migrate-down: ## Roll back the most recently applied migration
 	@scripts/with-db $(MIGRATE) down
 
+migration: ## Write the next migration file: make migration NAME=add_tags
+	@[[ -n "$(NAME)" ]] || { echo "usage: make migration NAME=snake_case_name" >&2; exit 2; }
+	@$(CARGO) run --quiet --locked -p cargo-mongodb-migrate -- mongodb-migrate new '$(NAME)'
+
+merge-migration: ## Write a merge migration depending on every head (when two branches added migrations)
+	@$(CARGO) run --quiet --locked -p cargo-mongodb-migrate -- mongodb-migrate new --merge
+
 test: ## Run every test against a throwaway server on a free port
 	@scripts/test
 
@@ -27,8 +34,19 @@ lint: ## The migration lint (cargo build), clippy and rustfmt
 	$(CARGO) clippy --workspace --all-targets --all-features --locked -- -D warnings
 	$(CARGO) fmt --all --check
 
+format-check: ## rustfmt and clippy, without building migrations (run before make test)
+	$(CARGO) fmt --all --check
+	$(CARGO) clippy --workspace --all-targets --all-features --locked -- -D warnings
+
+release-checks: ## Layering (cargo tree), cargo package, cargo doc, the example app, README length, lint
+	@scripts/release-checks
+
+deps-dev: ## Install what development needs, running nothing: crates (cargo fetch) and the local database
+	$(CARGO) fetch --locked
+	@scripts/dev-db install
+
 bench: ## Benchmarks of the build-time pass (prints a table)
-	$(CARGO) bench --locked -p mongo-migrate-build --bench build_pass
+	$(CARGO) bench --locked -p mongodb-migrate-build --bench build_pass
 
 bench-peers: ## Our runner against pymongo-migrate and migrate-mongo, side by side (prints a table)
 	@scripts/dev-db install

@@ -1,7 +1,5 @@
-//! `migrate`: Field Notes' migrations, run by mongo-migrate. `migrate --help` lists the commands.
+//! `migrate`: Field Notes' migrations, run by mongodb-migrate. `migrate --help` lists the commands.
 
 fn main() -> std::process::ExitCode {
-    mongo_migrate::cli::App::new(field_notes::MIGRATIONS)
-        .migrations_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/migrations"))
-        .run()
+    mongo_migrate::cli::App::new(field_notes::MIGRATIONS).run()
 }

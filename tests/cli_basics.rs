@@ -4,7 +4,7 @@
 mod cli_common;
 
 use cli_common::{code, counter_app, migrate, redact, run, stderr, stdout};
-use mongo_migrate::exit_code;
+use mongo_migrate::cli::exit_code;
 use mongo_migrate::testing::test_database;
 
 #[test]
@@ -42,12 +42,27 @@ fn every_subcommand_explains_itself() {
         ("unlock", "Force-release the lock"),
         ("plan", "offline"),
         ("graph", "DOT"),
-        ("new", "next-numbered migration file"),
         ("check", "deploy gate"),
     ] {
         let o = run(migrate(app, "mongodb://unused").args([sub, "--help"]));
         assert_eq!(code(&o), 0, "{sub}");
         assert!(stdout(&o).contains(needle), "{sub} --help:\n{}", stdout(&o));
+    }
+    // Scaffolding is not part of the deployed binary: `new` is not listed, and says where it went.
+    let help = stdout(&run(migrate(app, "mongodb://unused").arg("--help")));
+    assert!(!help.contains("  new "), "{help}");
+    for args in [
+        &["new", "add_flag"][..],
+        &["new", "--help"],
+        &["new", "--merge"],
+    ] {
+        let o = run(migrate(app, "mongodb://unused").args(args));
+        assert_eq!(code(&o), i32::from(exit_code::USAGE), "{args:?}");
+        assert!(
+            stderr(&o).contains("cargo mongodb-migrate new NAME"),
+            "{args:?}: {}",
+            stderr(&o)
+        );
     }
     let up = stdout(&run(migrate(app, "mongodb://unused").args(["up", "--help"])));
     for flag in [

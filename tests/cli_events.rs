@@ -4,7 +4,7 @@
 mod cli_common;
 
 use cli_common::{code, counter_app, migrate, run, stderr, stdout};
-use mongo_migrate::exit_code;
+use mongo_migrate::cli::exit_code;
 use mongo_migrate::testing::test_database;
 use serde_json::Value;
 

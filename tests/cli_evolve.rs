@@ -1,11 +1,12 @@
-//! The plan changing under a database: `migrate new`, `new --merge`, and drift after an edit
-//! and a rebuild (whitespace and comments are not drift).
+//! The plan changing under a database: `cargo mongodb-migrate new`, `new --merge`, and drift
+//! after an edit and a rebuild (whitespace and comments are not drift).
 
 mod cli_common;
 
 use cli_common::{code, counter_source, migrate, run, stderr, stdout};
-use mongo_migrate::exit_code;
-use mongo_migrate::testing::{test_database, FixtureCrate};
+use mongo_migrate::cli::exit_code;
+use mongo_migrate::testing::test_database;
+use mongodb_migrate_test_support::{scaffold_command, FixtureCrate};
 
 #[tokio::test(flavor = "multi_thread")]
 async fn new_writes_a_migration_that_builds_and_merge_fixes_two_heads() {
@@ -14,11 +15,21 @@ async fn new_writes_a_migration_that_builds_and_merge_fixes_two_heads() {
         .build();
     assert!(app.success, "{}", app.stderr);
 
-    let bad = run(migrate(&app, "").arg("new").arg("AddFlag"));
+    // The deployed binary says where scaffolding went.
+    let moved = run(migrate(&app, "").args(["new", "add_flag"]));
+    assert_eq!(code(&moved), i32::from(exit_code::USAGE));
+    assert!(
+        stderr(&moved).contains("cargo mongodb-migrate new NAME"),
+        "{}",
+        stderr(&moved)
+    );
+    assert!(!app.dir.join("migrations/0004_add_flag.rs").exists());
+
+    let bad = run(scaffold_command(&app.dir).arg("new").arg("AddFlag"));
     assert_eq!(code(&bad), i32::from(exit_code::USAGE));
     assert!(stderr(&bad).contains("snake_case"), "{}", stderr(&bad));
 
-    let created = run(migrate(&app, "").args(["new", "add_flag"]));
+    let created = run(scaffold_command(&app.dir).args(["new", "add_flag"]));
     assert_eq!(code(&created), 0, "{}", stderr(&created));
     assert!(
         stdout(&created).contains("0004_add_flag.rs"),
@@ -43,8 +54,8 @@ async fn new_writes_a_migration_that_builds_and_merge_fixes_two_heads() {
     );
     let broken = app.rebuild();
     assert!(!broken.success, "two heads must not build");
-    // The binary built before still runs, and `new --merge` reads migrations/ itself.
-    let merged = run(migrate(&app, "").args(["new", "--merge"]));
+    // `new --merge` reads migrations/ itself, so it works while the build is broken.
+    let merged = run(scaffold_command(&app.dir).args(["new", "--merge"]));
     assert_eq!(code(&merged), 0, "{}", stderr(&merged));
     let fixed = app.rebuild();
     assert!(

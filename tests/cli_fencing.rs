@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use cli_common::{code, counter_app, migrate, run, stderr, stdout};
 use mongo_migrate::bson::{doc, Document};
-use mongo_migrate::exit_code;
+use mongo_migrate::cli::exit_code;
 use mongo_migrate::lock::LeaseLock;
 use mongo_migrate::mongodb::Database;
 use mongo_migrate::testing::test_database;

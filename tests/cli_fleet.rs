@@ -6,7 +6,7 @@ use std::process::Stdio;
 
 use cli_common::{code, counter_app, migrate, run, stderr, stdout};
 use mongo_migrate::bson::{doc, Document};
-use mongo_migrate::exit_code;
+use mongo_migrate::cli::exit_code;
 use mongo_migrate::mongodb::{Client, Database};
 use mongo_migrate::testing::test_server_uri;
 

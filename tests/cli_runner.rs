@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use cli_common::{code, counter_app, counters, migrate, run, stderr, stdout};
 use mongo_migrate::bson::{doc, Document};
-use mongo_migrate::exit_code;
+use mongo_migrate::cli::exit_code;
 use mongo_migrate::testing::test_database;
 
 #[tokio::test(flavor = "multi_thread")]

@@ -12,9 +12,11 @@ use std::sync::OnceLock;
 use cli_common::{code, migrate, run, stderr, stdout};
 use futures::TryStreamExt;
 use mongo_migrate::bson::{doc, Document};
+use mongo_migrate::cli::exit_code;
 use mongo_migrate::mongodb::{Client, Database};
-use mongo_migrate::testing::{test_database, FixtureBuild, FixtureCrate};
-use mongo_migrate::{exit_code, transaction};
+use mongo_migrate::testing::test_database;
+use mongo_migrate::transaction;
+use mongodb_migrate_test_support::{FixtureBuild, FixtureCrate};
 
 fn tx_app() -> &'static FixtureBuild {
     static BUILD: OnceLock<FixtureBuild> = OnceLock::new();

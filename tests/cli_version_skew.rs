@@ -7,8 +7,9 @@ use std::sync::OnceLock;
 
 use cli_common::{code, counter_app, counter_source, migrate, run, stderr, stdout};
 use mongo_migrate::bson::{doc, DateTime, Document};
-use mongo_migrate::exit_code;
-use mongo_migrate::testing::{test_database, FixtureBuild, FixtureCrate};
+use mongo_migrate::cli::exit_code;
+use mongo_migrate::testing::test_database;
+use mongodb_migrate_test_support::{FixtureBuild, FixtureCrate};
 
 /// The counter app with one more migration, `0004_newer` ← `0003_flaky`.
 fn newer_app() -> &'static FixtureBuild {

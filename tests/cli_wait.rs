@@ -8,7 +8,7 @@ use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 use cli_common::{code, counter_app, migrate, run, stderr, stdout};
-use mongo_migrate::exit_code;
+use mongo_migrate::cli::exit_code;
 use mongo_migrate::testing::test_database;
 
 #[tokio::test(flavor = "multi_thread")]

@@ -1,14 +1,14 @@
 //! End to end: a real `cargo build` of a tiny app whose `migrations/` is broken, one per class
 //! of check. What cargo shows under `--- stderr` must be exactly the rendered report pinned by
 //! the build crate's diagnostic snapshot of the same case
-//! (`crates/mongo-migrate-build/tests/fixtures/<case>/expected.txt`), with no panic and with
+//! (`crates/mongodb-migrate-build/tests/fixtures/<case>/expected.txt`), with no panic and with
 //! cargo's one-line summary first. The fixtures are shared, not copied.
 //!
 //! Cases only a real build can show (rustc's own errors) live in `tests/fixtures/compile_fail/`.
 
 use std::path::{Path, PathBuf};
 
-use mongo_migrate::testing::{FixtureBuild, FixtureCrate};
+use mongodb_migrate_test_support::{FixtureBuild, FixtureCrate};
 
 fn root() -> &'static Path {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -16,7 +16,7 @@ fn root() -> &'static Path {
 
 fn snapshot_case(case: &str) -> PathBuf {
     root()
-        .join("crates/mongo-migrate-build/tests/fixtures")
+        .join("crates/mongodb-migrate-build/tests/fixtures")
         .join(case)
 }
 

@@ -2,7 +2,7 @@
 use std::path::Path;
 use std::process::{Command, Output};
 
-use mongo_migrate::testing::FixtureCrate;
+use mongodb_migrate_test_support::FixtureCrate;
 
 const GOOD: &str = r#"//! First.
 use mongo_migrate::prelude::*;

@@ -7,7 +7,8 @@ use std::process::Command;
 use std::sync::OnceLock;
 
 use mongo_migrate::prelude::*;
-use mongo_migrate::testing::{test_database, FixtureBuild, FixtureCrate};
+use mongo_migrate::testing::test_database;
+use mongodb_migrate_test_support::{FixtureBuild, FixtureCrate};
 
 const MARKER: &str = "<!-- tutorial: migrations/0005_add_featured_flag.rs -->";
 
@@ -33,8 +34,8 @@ fn tutorial_example() -> String {
 /// runs the round-trip harness over the same generated registry.
 fn cargo_toml(name: &str) -> String {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let runtime = root.join("crates/mongo-migrate");
-    let build = root.join("crates/mongo-migrate-build");
+    let runtime = root.join("crates/mongodb-migrate");
+    let build = root.join("crates/mongodb-migrate-build");
     format!(
         r#"[package]
 name = "{name}"
@@ -54,10 +55,10 @@ path = "src/round_trip.rs"
 [workspace]
 
 [dependencies]
-mongo-migrate = {{ path = {runtime:?}, features = ["testing"] }}
+mongodb-migrate = {{ path = {runtime:?}, features = ["testing"] }}
 
 [build-dependencies]
-mongo-migrate-build = {{ path = {build:?} }}
+mongodb-migrate-build = {{ path = {build:?} }}
 
 [profile.dev]
 debug = "line-tables-only"

@@ -9,7 +9,7 @@ use std::sync::OnceLock;
 use futures::TryStreamExt;
 use mongo_migrate::bson::{doc, Document};
 use mongo_migrate::mongodb::Database;
-use mongo_migrate::testing::{FixtureBuild, FixtureCrate};
+use mongodb_migrate_test_support::{FixtureBuild, FixtureCrate};
 
 /// The fixture app's source directory.
 pub fn counter_source() -> PathBuf {

@@ -1,0 +1,250 @@
+//! The build-script entry point.
+
+use std::io::Write as _;
+use std::path::{Path, PathBuf};
+
+use crate::codegen::{generate, GenerateError};
+use crate::diagnostic::Report;
+use crate::plan::Plan;
+use crate::resolve::{check, display_prefix, load};
+
+/// Why the build-time pass failed.
+#[derive(Debug, thiserror::Error)]
+pub enum BuildError {
+    /// A variable cargo sets for build scripts is missing: not running under cargo.
+    #[error("environment variable `{0}` is not set; `Builder::emit` runs from a build script")]
+    Env(&'static str),
+    /// The migrations have problems; the report holds every one.
+    #[error("{0}")]
+    Plan(Report),
+    /// The registry could not be generated.
+    #[error(transparent)]
+    Generate(#[from] GenerateError),
+    /// The runtime (`mongodb-migrate`) reads another registry format than this crate writes.
+    #[error(
+        "version skew: mongodb-migrate {} reads registry format {runtime_format}, but mongodb-migrate-build {} writes format {}; use the same version of both crates",
+        runtime_version.as_deref().unwrap_or("(unknown version)"),
+        env!("CARGO_PKG_VERSION"),
+        crate::codegen::REGISTRY_FORMAT
+    )]
+    VersionSkew {
+        /// The format the runtime reads.
+        runtime_format: String,
+        /// The runtime's version, when it says.
+        runtime_version: Option<String>,
+    },
+    /// The registry could not be written.
+    #[error("cannot write {}: {source}", path.display())]
+    Write {
+        /// The file being written.
+        path: PathBuf,
+        /// The I/O error.
+        source: std::io::Error,
+    },
+}
+
+/// What the `mongodb-migrate` crate (`links = "mongodb-migrate"`) tells its dependents' build
+/// scripts: the registry format it reads, and its version.
+const RUNTIME_FORMAT_VAR: &str = "DEP_MONGODB_MIGRATE_REGISTRY_FORMAT";
+const RUNTIME_VERSION_VAR: &str = "DEP_MONGODB_MIGRATE_VERSION";
+
+/// Fails on a runtime that reads another registry format than this crate writes, before
+/// anything is generated: one message instead of rustc errors inside generated code. Absent
+/// (an app depending on the runtime another way), the generated code's assertion still holds.
+fn check_runtime_format(format: Option<&str>, version: Option<&str>) -> Result<(), BuildError> {
+    match format {
+        Some(f) if f.trim() != crate::codegen::REGISTRY_FORMAT.to_string() => {
+            Err(BuildError::VersionSkew {
+                runtime_format: f.trim().to_owned(),
+                runtime_version: version.map(str::to_owned),
+            })
+        }
+        _ => Ok(()),
+    }
+}
+
+/// Checks `migrations/` and writes the registry, from `build.rs`.
+///
+/// # Examples
+///
+/// In `build.rs`:
+///
+/// ```no_run
+/// fn main() {
+///     mongo_migrate_build::Builder::new()
+///         .migrations_dir("migrations")
+///         .emit();
+/// }
+/// ```
+///
+/// and in `src/registry.rs`: `include!(concat!(env!("OUT_DIR"), "/registry.rs"));`, which
+/// defines `pub static MIGRATIONS: &[::mongo_migrate::Migration]`.
+#[derive(Debug, Clone)]
+pub struct Builder {
+    migrations_dir: PathBuf,
+    runtime_crate: String,
+    out_file: Option<PathBuf>,
+}
+
+impl Default for Builder {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Builder {
+    /// A builder reading `migrations/` and naming the runtime crate `::mongo_migrate`.
+    pub fn new() -> Self {
+        Self {
+            migrations_dir: PathBuf::from("migrations"),
+            runtime_crate: "::mongo_migrate".to_owned(),
+            out_file: None,
+        }
+    }
+
+    /// The migrations directory, relative to the crate root (`CARGO_MANIFEST_DIR`) unless
+    /// absolute. Default: `migrations`.
+    pub fn migrations_dir(mut self, dir: impl Into<PathBuf>) -> Self {
+        self.migrations_dir = dir.into();
+        self
+    }
+
+    /// The path generated code uses for the runtime crate. Default: `::mongo_migrate`; set it
+    /// if the app renames the dependency.
+    pub fn runtime_crate(mut self, path: impl Into<String>) -> Self {
+        self.runtime_crate = path.into();
+        self
+    }
+
+    /// Where to write the registry. Default: `$OUT_DIR/registry.rs`.
+    pub fn out_file(mut self, path: impl Into<PathBuf>) -> Self {
+        self.out_file = Some(path.into());
+        self
+    }
+
+    /// Runs the pass and, on any problem, reports it and ends the build script with status 1.
+    ///
+    /// Prints `cargo::rerun-if-changed=<dir>`, so adding, removing or editing a migration
+    /// reruns it. On problems, one `cargo::error=` line says how many there are (cargo shows
+    /// it first), and the rendered report goes to standard error, which cargo shows under
+    /// `--- stderr`; there is never a panic or a backtrace. Colour only with
+    /// `CARGO_TERM_COLOR=always`, never with `NO_COLOR`.
+    pub fn emit(self) {
+        if let Err(error) = self.clone().run() {
+            let text = match &error {
+                BuildError::Plan(report) => {
+                    // One line on top, before cargo's "failed to run custom build command"; the
+                    // rendered report (snippets, underlines, hints) follows under `--- stderr`.
+                    let problems = match report.len() {
+                        1 => "1 problem".to_owned(),
+                        n => format!("{n} problems"),
+                    };
+                    println!(
+                        "cargo::error=the migration plan in {}/ has {problems}, shown below",
+                        display_prefix(&self.migrations_dir)
+                    );
+                    report.render(use_color())
+                }
+                other => {
+                    println!("cargo::error={other}");
+                    format!("error: {other}\n")
+                }
+            };
+            let mut stderr = std::io::stderr().lock();
+            let _ = stderr.write_all(text.as_bytes());
+            let _ = stderr.flush();
+            std::process::exit(1);
+        }
+    }
+
+    /// Runs the pass and returns the plan written, or what went wrong; prints only the
+    /// `cargo::rerun-if-changed` line.
+    pub fn run(self) -> Result<Plan, BuildError> {
+        check_runtime_format(
+            std::env::var(RUNTIME_FORMAT_VAR).ok().as_deref(),
+            std::env::var(RUNTIME_VERSION_VAR).ok().as_deref(),
+        )?;
+        let manifest_dir =
+            std::env::var_os("CARGO_MANIFEST_DIR").ok_or(BuildError::Env("CARGO_MANIFEST_DIR"))?;
+        let out_file = match self.out_file {
+            Some(path) => path,
+            None => {
+                let out_dir = std::env::var_os("OUT_DIR").ok_or(BuildError::Env("OUT_DIR"))?;
+                Path::new(&out_dir).join("registry.rs")
+            }
+        };
+        let dir = Path::new(&manifest_dir).join(&self.migrations_dir);
+        println!("cargo::rerun-if-changed={}", dir.display());
+        let display = display_prefix(&self.migrations_dir);
+        let plan = check(load(&dir, &display)).map_err(BuildError::Plan)?;
+        let source = generate(&plan, &self.runtime_crate, &format!("{display}/"))?;
+        write_if_changed(&out_file, source.as_bytes())?;
+        Ok(plan)
+    }
+}
+
+/// Colour when cargo would use it: `CARGO_TERM_COLOR=always`, never with `NO_COLOR`.
+///
+/// Cargo captures a build script's output, so "auto" cannot see the terminal; plain text is
+/// the safe default.
+fn use_color() -> bool {
+    if std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty()) {
+        return false;
+    }
+    std::env::var("CARGO_TERM_COLOR").is_ok_and(|v| v == "always")
+}
+
+/// Writes `bytes` unless the file already holds exactly them, so an unchanged plan never
+/// changes the file's mtime and never recompiles the crate.
+pub(crate) fn write_if_changed(path: &Path, bytes: &[u8]) -> Result<bool, BuildError> {
+    if std::fs::read(path).is_ok_and(|old| old == bytes) {
+        return Ok(false);
+    }
+    std::fs::write(path, bytes).map_err(|source| BuildError::Write {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    Ok(true)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::write_if_changed;
+
+    #[test]
+    fn writes_only_when_bytes_change() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let path = dir.path().join("registry.rs");
+        assert!(write_if_changed(&path, b"one").expect("write"));
+        let before = std::fs::metadata(&path)
+            .and_then(|m| m.modified())
+            .expect("mtime");
+        std::thread::sleep(std::time::Duration::from_millis(20));
+        assert!(!write_if_changed(&path, b"one").expect("write"));
+        let after = std::fs::metadata(&path)
+            .and_then(|m| m.modified())
+            .expect("mtime");
+        assert_eq!(before, after);
+        assert!(write_if_changed(&path, b"two").expect("write"));
+        assert_eq!(std::fs::read(&path).expect("read"), b"two");
+    }
+}
+
+#[cfg(test)]
+mod skew_tests {
+    use super::*;
+
+    #[test]
+    fn a_runtime_of_another_registry_format_is_one_clear_error() {
+        assert!(check_runtime_format(None, None).is_ok());
+        assert!(check_runtime_format(Some("1"), Some("0.1.0")).is_ok());
+        let err = check_runtime_format(Some("2"), Some("0.3.0")).expect_err("skew");
+        assert_eq!(
+            err.to_string(),
+            format!(
+                "version skew: mongodb-migrate 0.3.0 reads registry format 2, but mongodb-migrate-build {} writes format 1; use the same version of both crates",
+                env!("CARGO_PKG_VERSION")
+            )
+        );
+    }
+}

@@ -1,0 +1,149 @@
+//! The commands `up`, `down` and `status` send, counted through the driver's command events:
+//! at most the migration's own commands + 2 per migration, plus O(1) per run (fewer on the
+//! `bulkWrite` path), and one query for `status`. Counts are deterministic, so they are exact.
+
+mod common;
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use mongo_migrate_core::bson::{doc, Document};
+use mongo_migrate_core::mongodb::event::command::CommandEvent;
+use mongo_migrate_core::mongodb::event::EventHandler;
+use mongo_migrate_core::mongodb::options::ClientOptions;
+use mongo_migrate_core::mongodb::{Client, Database};
+use mongo_migrate_core::testing::{test_database, test_server_uri};
+use mongo_migrate_core::{
+    BoxFuture, DownOptions, DownTarget, Migration, MigrationResult, Migrator, WritePath,
+};
+
+/// Each migration's own work: one write.
+fn set_v(db: &Database) -> BoxFuture<'_, MigrationResult<()>> {
+    Box::pin(async move {
+        db.collection::<Document>("bench")
+            .update_one(doc! { "_id": 0 }, doc! { "$inc": { "v": 1 } })
+            .upsert(true)
+            .await?;
+        Ok(())
+    })
+}
+
+fn plan_of(n: usize) -> &'static [Migration] {
+    let migrations: Vec<Migration> = (1..=n)
+        .map(|i| {
+            let name: &'static str = Box::leak(format!("{i:04}_set_v").into_boxed_str());
+            let deps: &'static [&'static str] = if i == 1 {
+                &[]
+            } else {
+                let prev: &'static str = Box::leak(format!("{:04}_set_v", i - 1).into_boxed_str());
+                Box::leak(vec![prev].into_boxed_slice())
+            };
+            Migration {
+                name,
+                dependencies: deps,
+                description: "",
+                checksum: "c",
+                transactional: false,
+                allowed: &[],
+                irreversible: None,
+                upgrade: set_v,
+                downgrade: set_v,
+            }
+        })
+        .collect();
+    Box::leak(migrations.into_boxed_slice())
+}
+
+/// A client whose command names are recorded.
+async fn counting(db_name: &str) -> (Database, Arc<Mutex<Vec<String>>>) {
+    let seen = Arc::new(Mutex::new(Vec::new()));
+    let sink = Arc::clone(&seen);
+    let mut options = ClientOptions::parse(test_server_uri())
+        .await
+        .expect("options");
+    options.command_event_handler = Some(EventHandler::callback(move |e: CommandEvent| {
+        if let CommandEvent::Started(s) = e {
+            sink.lock().expect("lock").push(s.command_name.clone());
+        }
+    }));
+    let client = Client::with_options(options).expect("client");
+    (client.database(db_name), seen)
+}
+
+fn take(seen: &Mutex<Vec<String>>) -> Vec<String> {
+    std::mem::take(&mut *seen.lock().expect("lock"))
+}
+
+fn bulk() -> bool {
+    !std::env::var(WritePath::ENV).is_ok_and(|v| v.eq_ignore_ascii_case("separate"))
+}
+
+/// The state commands of a run over `n` migrations (each sending one own `update`).
+fn expected(n: usize) -> Vec<String> {
+    // Probe the collections, read the server's clock, take the lock, read the state.
+    let mut e: Vec<&str> = vec!["aggregate", "hello", "update", "aggregate"];
+    if bulk() {
+        // One fenced bulkWrite between two migrations (the outcome of one and the start of the
+        // next), one after the last.
+        for _ in 0..n {
+            e.extend(["bulkWrite", "update"]);
+        }
+        e.push("bulkWrite");
+    } else {
+        // Fence, then each write: start of the first; outcome (state, details) of each with
+        // the start of the next; outcome of the last.
+        // (`update` each, the migration's own included.)
+        e.extend(["update", "update", "update"]);
+        for _ in 1..n {
+            e.extend(["update", "update", "update", "update", "update"]);
+        }
+        e.extend(["update", "update", "update"]);
+        // That is own + 4 per migration: documented as the fallback's cost.
+    }
+    // Release.
+    e.push("update");
+    e.into_iter().map(str::to_owned).collect()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn up_and_down_send_the_migrations_commands_plus_one_each_and_status_one_query() {
+    let t = test_database("command_counts").await;
+    let (db, seen) = counting(t.name()).await;
+    const N: usize = 6;
+    let plan = plan_of(N);
+    // A long lease: no heartbeat renewal (they depend on time) falls inside the run.
+    let m = Migrator::new(db, plan).lease_ttl(Duration::from_secs(120));
+
+    let report = m.up().await.expect("up");
+    assert_eq!(report.steps.len(), N);
+    let up = take(&seen);
+    assert_eq!(up, expected(N), "up");
+    let state_commands = up.len() - N;
+    if bulk() {
+        // Own + 1 per migration (its boundary bulkWrite), + 6 per run: probe, clock, take,
+        // read, the last outcome's bulkWrite, release.
+        assert_eq!(state_commands, N + 6);
+    }
+
+    let status = m.status().await.expect("status");
+    assert!(status.is_clean());
+    assert_eq!(take(&seen), ["aggregate"], "status is one query");
+
+    let report = m
+        .down_with(&DownOptions {
+            target: DownTarget::Zero,
+            ..DownOptions::default()
+        })
+        .await
+        .expect("down");
+    assert_eq!(report.steps.len(), N);
+    assert_eq!(take(&seen), expected(N), "down");
+
+    // Nothing to do: O(1), no per-migration command.
+    m.down().await.expect("down with nothing applied");
+    let idle = take(&seen);
+    assert_eq!(
+        idle,
+        ["aggregate", "hello", "update", "aggregate", "update"]
+    );
+}

@@ -1,0 +1,122 @@
+//! Hand-written plans for the runner tests: every upgrade and downgrade logs its run in the
+//! `runs` collection, so tests can count what ran.
+#![allow(dead_code)]
+
+use futures::TryStreamExt;
+use mongo_migrate_core::bson::{doc, Document};
+use mongo_migrate_core::mongodb::Database;
+use mongo_migrate_core::{BoxFuture, MigrationResult};
+
+/// Logs one run of `name` in `direction`.
+pub async fn log_run(db: &Database, name: &str, direction: &str) -> MigrationResult<()> {
+    db.collection::<Document>("runs")
+        .insert_one(doc! { "name": name, "direction": direction })
+        .await?;
+    Ok(())
+}
+
+/// The runs logged, as `name:direction`, in insertion order.
+pub async fn runs(db: &Database) -> Vec<String> {
+    let docs: Vec<Document> = db
+        .collection::<Document>("runs")
+        .find(doc! {})
+        .sort(doc! { "$natural": 1 })
+        .await
+        .expect("find runs")
+        .try_collect()
+        .await
+        .expect("read runs");
+    docs.iter()
+        .map(|d| {
+            format!(
+                "{}:{}",
+                d.get_str("name").expect("name"),
+                d.get_str("direction").expect("direction")
+            )
+        })
+        .collect()
+}
+
+/// All documents of `collection`, sorted by `name` (or `_id`), without `_id` when `drop_id`.
+pub async fn docs(db: &Database, collection: &str) -> Vec<Document> {
+    db.collection::<Document>(collection)
+        .find(doc! {})
+        .await
+        .expect("find")
+        .try_collect()
+        .await
+        .expect("read")
+}
+
+/// Defines `up_<id>` / `down_<id>` shims that log their runs under `$name`.
+#[macro_export]
+macro_rules! logging_migration {
+    ($up:ident, $down:ident, $name:expr) => {
+        fn $up(
+            db: &::mongo_migrate_core::mongodb::Database,
+        ) -> ::mongo_migrate_core::BoxFuture<'_, ::mongo_migrate_core::MigrationResult<()>> {
+            Box::pin($crate::common::log_run(db, $name, "up"))
+        }
+        fn $down(
+            db: &::mongo_migrate_core::mongodb::Database,
+        ) -> ::mongo_migrate_core::BoxFuture<'_, ::mongo_migrate_core::MigrationResult<()>> {
+            Box::pin($crate::common::log_run(db, $name, "down"))
+        }
+    };
+}
+
+/// A `Migration` literal for a logging migration.
+#[macro_export]
+macro_rules! migration {
+    ($name:expr, [$($dep:expr),*], $up:ident, $down:ident) => {
+        ::mongo_migrate_core::Migration {
+            name: $name,
+            dependencies: &[$($dep),*],
+            description: concat!("Test migration ", $name, "."),
+            checksum: concat!("sum-", $name),
+            transactional: false,
+            allowed: &[],
+            irreversible: None,
+            upgrade: $up,
+            downgrade: $down,
+        }
+    };
+}
+
+/// Whether nobody holds the lock: its document is absent, or released (no owner).
+pub async fn lock_free(db: &Database) -> bool {
+    docs(db, "pymongo_migrate_lock").await.iter().all(|d| {
+        matches!(
+            d.get("owner"),
+            None | Some(mongo_migrate_core::bson::Bson::Null)
+        )
+    })
+}
+
+/// Ignores the database: for type-checking shims.
+pub fn noop(_db: &Database) -> BoxFuture<'_, MigrationResult<()>> {
+    Box::pin(async { Ok(()) })
+}
+
+/// What an error is, by the variant a front end branches on (the exit codes are the CLI
+/// crate's mapping of these).
+#[allow(dead_code)]
+pub fn kind(e: &mongo_migrate_core::Error) -> &'static str {
+    use mongo_migrate_core::{Error, LockError, Refusal};
+    match e {
+        Error::Config(_) => "config",
+        Error::Connection(_) => "unreachable",
+        Error::Lock(LockError::Store(_) | LockError::NoServerTime)
+        | Error::State(_)
+        | Error::Preflight(_) => "database",
+        Error::Lock(_) => "lock",
+        Error::Refused(Refusal::FailedRecord { .. }) => "failed record",
+        Error::Refused(Refusal::Changed { .. } | Refusal::ChangedDowngrade { .. }) => "changed",
+        Error::Refused(Refusal::Unknown { .. }) => "unknown",
+        Error::Refused(Refusal::OutOfOrder { .. }) => "out of order",
+        Error::Refused(Refusal::HasDependents { .. }) => "has dependents",
+        Error::Refused(Refusal::Irreversible { .. }) => "irreversible",
+        Error::MigrationFailed { .. } => "migration failed",
+        Error::Cancelled { .. } => "cancelled",
+    }
+}

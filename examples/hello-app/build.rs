@@ -1,0 +1,3 @@
+fn main() {
+    mongo_migrate_build::Builder::new().emit();
+}
