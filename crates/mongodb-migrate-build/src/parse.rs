@@ -364,12 +364,14 @@ fn check_function(
         );
         return;
     };
+    // What is wrong, as predicates of "this" (the signature): "this is not `pub`, not `async`",
+    // "this takes 2 parameters, not 1", "this is not `async`, takes 0 parameters, not 1".
     let mut wrong = Vec::new();
     if !matches!(item.vis, Visibility::Public(_)) {
-        wrong.push("not `pub`".to_owned());
+        wrong.push(if wrong.is_empty() { "is not `pub`" } else { "not `pub`" }.to_owned());
     }
     if item.sig.asyncness.is_none() {
-        wrong.push("not `async`".to_owned());
+        wrong.push(if wrong.is_empty() { "is not `async`" } else { "not `async`" }.to_owned());
     }
     let count = item.sig.inputs.len();
     if count != 1 {
@@ -397,7 +399,7 @@ fn check_function(
         Diagnostic::error(format!(
             "`{which}` must be a `pub async fn` with one parameter"
         ))
-        .at(file, start..end, format!("this is {}", wrong.join(", ")))
+        .at(file, start..end, format!("this {}", wrong.join(", ")))
         .help(format!("write `{expected}`")),
     );
 }

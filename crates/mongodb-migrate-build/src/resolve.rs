@@ -975,6 +975,40 @@ mod tests {
         );
     }
 
+    /// The label under a wrong signature reads as English whichever of its parts are wrong.
+    #[test]
+    fn check_8_label_reads_as_a_sentence() {
+        let ok = migration("0001_a", &[]);
+        let label = |from: &str, to: &str| {
+            let dir = dir_with(&[("0001_a.rs", ok.replace(from, to))]);
+            let rendered = resolve(dir.path()).expect_err("broken").render(false);
+            let line = rendered
+                .lines()
+                .find(|l| l.contains("^^^ this"))
+                .unwrap_or_else(|| panic!("no label in:\n{rendered}"));
+            line[line.find("this").expect("this")..].to_owned()
+        };
+        assert_eq!(
+            label(
+                "pub async fn upgrade(db: &Database)",
+                "pub async fn upgrade(db: &Database, x: u8)"
+            ),
+            "this takes 2 parameters, not 1"
+        );
+        assert_eq!(
+            label("pub async fn upgrade(db: &Database)", "async fn upgrade(db: &Database)"),
+            "this is not `pub`"
+        );
+        assert_eq!(
+            label("pub async fn upgrade(db: &Database)", "pub fn upgrade(db: &Database)"),
+            "this is not `async`"
+        );
+        assert_eq!(
+            label("pub async fn upgrade(db: &Database)", "fn upgrade()"),
+            "this is not `pub`, not `async`, takes 0 parameters, not 1"
+        );
+    }
+
     #[test]
     fn check_9_invalid_rust_is_located() {
         let ok = migration("0001_a", &[]);
