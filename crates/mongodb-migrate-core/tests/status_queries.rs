@@ -1,5 +1,9 @@
 //! `status` reads the whole state in one query, whatever the plan's size (pymongo-migrate's
 //! `show` issues one per migration).
+//!
+//! The large case applies more migrations than a server returns in a cursor's first batch (101
+//! documents by default), in both the state and the details collections, so a read that
+//! fetched the documents one by one would need a `getMore`, which is counted here.
 
 mod common;
 
@@ -39,16 +43,36 @@ fn plan_of(n: usize) -> &'static [Migration] {
     Box::leak(migrations.into_boxed_slice())
 }
 
-async fn reads_during_status(n: usize) -> usize {
+/// Documents a server returns in a cursor's first batch when the command sets no `batchSize`.
+const DEFAULT_FIRST_BATCH: usize = 101;
+
+/// Applies the first `applied` migrations of a plan of `n`, then counts the reads (`find`,
+/// `aggregate`, `getMore`, `count`) that `status` issues.
+async fn reads_during_status(n: usize, applied: usize) -> usize {
+    assert!(0 < applied && applied <= n);
     let t = test_database(&format!("status_queries_{n}")).await;
     let plan = plan_of(n);
     Migrator::new(t.db.clone(), plan)
         .up_with(&mongo_migrate_core::UpOptions {
-            to: Some(plan[n / 2].name.to_owned()),
+            to: Some(plan[applied - 1].name.to_owned()),
             ..Default::default()
         })
         .await
-        .expect("up half");
+        .expect("up to the last one to apply");
+    // What the state read has to fetch: one state and one details document per applied
+    // migration (counted on the test's own client, before the counting one exists).
+    for collection in [
+        mongo_migrate_core::DEFAULT_COLLECTION.to_owned(),
+        format!("{}_details", mongo_migrate_core::DEFAULT_COLLECTION),
+    ] {
+        let stored = t
+            .db
+            .collection::<mongo_migrate_core::bson::Document>(&collection)
+            .count_documents(mongo_migrate_core::bson::doc! {})
+            .await
+            .expect("count");
+        assert_eq!(stored, applied as u64, "{collection}");
+    }
 
     let finds = Arc::new(AtomicUsize::new(0));
     let counter = Arc::clone(&finds);
@@ -70,14 +94,21 @@ async fn reads_during_status(n: usize) -> usize {
         .status()
         .await
         .expect("status");
-    assert_eq!(status.in_state(State::Applied).count(), n / 2 + 1);
+    assert_eq!(status.in_state(State::Applied).count(), applied);
+    assert_eq!(status.in_state(State::Pending).count(), n - applied);
     finds.load(Ordering::SeqCst)
 }
 
 #[tokio::test(flavor = "multi_thread")]
-async fn status_is_one_query_for_3_or_60_migrations() {
-    let small = reads_during_status(3).await;
-    let large = reads_during_status(60).await;
+async fn status_is_one_query_for_3_or_160_migrations() {
+    let small = reads_during_status(3, 2).await;
+    // 130 applied: 130 state and 130 details documents, each past a first batch.
+    let applied = 130;
+    assert!(applied > DEFAULT_FIRST_BATCH);
+    let large = reads_during_status(160, applied).await;
     assert_eq!(small, 1, "one aggregation over state, details and lock");
-    assert_eq!(large, 1, "still one for 60 migrations (no getMore)");
+    assert_eq!(
+        large, 1,
+        "still one for {applied} applied migrations, past a first batch (no getMore)"
+    );
 }
