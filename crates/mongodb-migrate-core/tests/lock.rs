@@ -3,7 +3,8 @@
 
 mod common;
 
-use std::time::Duration;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 use common::docs;
 use mongo_migrate_core::bson::{doc, Document};
@@ -11,7 +12,8 @@ use mongo_migrate_core::lock::{force_release, Attempt, LeaseLock, LOCK_ID};
 use mongo_migrate_core::mongodb::Database;
 use mongo_migrate_core::testing::test_database;
 use mongo_migrate_core::{
-    BoxFuture, Error, LockError, Migration, MigrationResult, Migrator, State,
+    BoxFuture, Error, Event, LockError, Migration, MigrationResult, Migrator, Observer,
+    State,
 };
 
 const LOCK: &str = "pymongo_migrate_lock";
@@ -212,25 +214,107 @@ async fn a_runner_that_lost_its_lease_stops_before_writing_state() {
     );
 }
 
+/// When `0001_slow`'s upgrade finished (it sleeps [`SLOW`] while its runner holds the lock).
+static SLOW_FINISHED: Mutex<Option<Instant>> = Mutex::new(None);
+const SLOW: Duration = Duration::from_millis(1500);
+
+fn up_slowly(db: &Database) -> BoxFuture<'_, MigrationResult<()>> {
+    Box::pin(async move {
+        common::log_run(db, "0001_slow", "up").await?;
+        tokio::time::sleep(SLOW).await;
+        *SLOW_FINISHED.lock().unwrap() = Some(Instant::now());
+        Ok(())
+    })
+}
+
+static SLOW_PLAN: &[Migration] = &[Migration {
+    name: "0001_slow",
+    dependencies: &[],
+    description: "",
+    checksum: "y",
+    transactional: false,
+    allowed: &[],
+    irreversible: None,
+    upgrade: up_slowly,
+    downgrade: common::noop,
+}];
+
+/// The lock events a runner reported, with when.
+#[derive(Default)]
+struct LockEvents(Mutex<Vec<(&'static str, Option<String>, Instant)>>);
+
+impl Observer for LockEvents {
+    fn on_event(&self, event: &Event<'_>) {
+        let seen = match event {
+            Event::LockWait { holder, .. } => ("wait", holder.map(|h| h.owner.token.clone())),
+            Event::LockAcquired => ("acquired", None),
+            _ => return,
+        };
+        self.0
+            .lock()
+            .unwrap()
+            .push((seen.0, seen.1, Instant::now()));
+    }
+}
+
 #[tokio::test]
 async fn a_second_migrator_waits_then_finds_nothing_to_do() {
     let t = test_database("lock_two_migrators").await;
-    let holder = LeaseLock::new(&t.db, STATE, Duration::from_millis(500));
-    holder.try_acquire().await.expect("held");
-    static AFTER: &[Migration] = &[Migration {
-        name: "0001_after",
-        dependencies: &[],
-        description: "",
-        checksum: "y",
-        transactional: false,
-        allowed: &[],
-        irreversible: None,
-        upgrade: common::noop,
-        downgrade: common::noop,
-    }];
-    let m = Migrator::new(t.db.clone(), AFTER).lock_timeout(Duration::from_millis(100));
-    let err = m.up().await.expect_err("times out");
-    assert_eq!(common::kind(&err), "lock");
-    let m = m.lock_timeout(Duration::from_secs(10));
-    let _ = m.up().await.expect("after expiry");
+    let first = Migrator::new(t.db.clone(), SLOW_PLAN);
+    let second_events = Arc::new(LockEvents::default());
+    let second = Migrator::new(t.db.clone(), SLOW_PLAN)
+        .lock_timeout(Duration::from_secs(10))
+        .observer(second_events.clone());
+    let impatient = Migrator::new(t.db.clone(), SLOW_PLAN).lock_timeout(Duration::from_millis(100));
+
+    let (first_report, (impatient_err, second_report, holder)) = tokio::join!(first.up(), async {
+        // Start the others once the first runner holds the lock and runs the migration.
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while common::runs(&t.db).await.is_empty() {
+            assert!(Instant::now() < deadline, "the first runner never started");
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        let holder = docs(&t.db, LOCK).await[0]
+            .get_document("owner")
+            .expect("the first runner holds the lock")
+            .get_str("token")
+            .expect("token")
+            .to_owned();
+        let impatient_err = impatient.up().await.expect_err("times out");
+        (impatient_err, second.up().await, holder)
+    });
+    let first_report = first_report.expect("first up");
+    let second_report = second_report.expect("second up");
+
+    // A runner that will not wait gives up with the lock's exit code.
+    assert_eq!(common::kind(&impatient_err), "lock");
+    // The second runner waited for the first: it saw the lock held by it, and got the lock only
+    // after the first runner's migration had finished.
+    let events = second_events.0.lock().unwrap().clone();
+    let kinds: Vec<&str> = events.iter().map(|e| e.0).collect();
+    assert_eq!(kinds, ["wait", "acquired"], "{events:?}");
+    assert_eq!(events[0].1.as_deref(), Some(holder.as_str()));
+    let finished = SLOW_FINISHED
+        .lock()
+        .unwrap()
+        .expect("the migration finished");
+    assert!(
+        events[1].2 >= finished,
+        "the second runner got the lock before the first one's migration finished"
+    );
+    assert!(events[1].2 - events[0].2 >= SLOW / 2, "{events:?}");
+    // Then it found nothing to do: the first runner applied everything, once.
+    assert_eq!(
+        first_report
+            .steps
+            .iter()
+            .map(|s| s.name)
+            .collect::<Vec<_>>(),
+        ["0001_slow"]
+    );
+    assert!(second_report.steps.is_empty(), "{second_report:?}");
+    assert_eq!(common::runs(&t.db).await, ["0001_slow:up"]);
+    let status = second.status().await.expect("status");
+    assert_eq!(status.in_state(State::Applied).count(), 1);
+    assert!(common::lock_free(&t.db).await);
 }
