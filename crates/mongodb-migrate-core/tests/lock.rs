@@ -25,8 +25,16 @@ async fn one_holder_at_a_time_and_release_frees_it() {
     let a = LeaseLock::new(&t.db, STATE, Duration::from_secs(30));
     let b = LeaseLock::new(&t.db, STATE, Duration::from_secs(30));
     assert_eq!(a.try_acquire().await.expect("a"), Attempt::Acquired);
+    let expires_at = |d: &Document| *d.get_datetime("expires_at").expect("expires_at");
+    let first_expiry = expires_at(&docs(&t.db, LOCK).await[0]);
+    tokio::time::sleep(Duration::from_millis(50)).await;
     // Re-acquiring our own lease renews it.
     assert_eq!(a.try_acquire().await.expect("a again"), Attempt::Acquired);
+    let renewed_expiry = expires_at(&docs(&t.db, LOCK).await[0]);
+    assert!(
+        renewed_expiry > first_expiry,
+        "not renewed: {first_expiry} then {renewed_expiry}"
+    );
     match b.try_acquire().await.expect("b") {
         Attempt::Held(Some(holder)) => {
             assert_eq!(holder.owner, *a.runner());
@@ -84,13 +92,28 @@ async fn waiting_times_out_naming_the_holder() {
 #[tokio::test]
 async fn an_expired_lease_is_taken_over_and_the_stale_owner_cannot_renew() {
     let t = test_database("lock_expire").await;
-    let dead = LeaseLock::new(&t.db, STATE, Duration::from_millis(400));
+    let lease = Duration::from_millis(400);
+    let dead = LeaseLock::new(&t.db, STATE, lease);
+    let before = Instant::now();
     dead.try_acquire().await.expect("dead");
     // No heartbeat: the holder "died". The next runner waits until the lease runs out.
     let next = LeaseLock::new(&t.db, STATE, Duration::from_secs(30));
-    next.acquire(Duration::from_secs(10), |_| {})
-        .await
-        .expect("takeover");
+    let mut seen = Vec::new();
+    next.acquire(Duration::from_secs(10), |h| {
+        seen.push(h.map(|h| h.owner.clone()))
+    })
+    .await
+    .expect("takeover");
+    assert!(
+        before.elapsed() >= lease,
+        "taken over after {:?}, before the {lease:?} lease ran out",
+        before.elapsed()
+    );
+    assert_eq!(
+        seen,
+        [Some(dead.runner().clone())],
+        "it waited on the dead holder"
+    );
     let err = dead.ensure_owned().await.expect_err("stale");
     assert!(
         matches!(&err, LockError::Lost { holder: Some(h) } if h.owner == *next.runner()),
@@ -132,6 +155,8 @@ async fn force_release_shows_the_holder() {
     assert_eq!(holder.owner, *a.runner());
     // The document stays, with no owner: a runner that still believes it holds the lease
     // finds it gone at its next renewal or fenced write.
+    let lock_docs = docs(&t.db, LOCK).await;
+    assert_eq!(lock_docs.len(), 1, "{lock_docs:?}");
     assert!(common::lock_free(&t.db).await);
     assert!(a.ensure_owned().await.is_err(), "a's lease is gone");
     assert!(force_release(&t.db, STATE).await.expect("again").is_none());
@@ -194,12 +219,17 @@ async fn a_runner_that_lost_its_lease_stops_before_writing_state() {
         lock.get_document("owner").expect("owner").get_str("token"),
         Ok("thief")
     );
-    // While the thief's lease is valid, its in-progress migration reads as running.
+    // While the thief's lease is valid, only the thief's own in-progress migration would read
+    // as running: the marker our runner left is not the thief's run, so it reads as failed.
     let status = m.status().await.expect("status");
     assert_eq!(
         status.migrations[0].state,
         State::Failed,
         "our marker is not the thief's run"
+    );
+    assert_eq!(
+        status.lock.as_ref().map(|h| h.owner.token.as_str()),
+        Some("thief")
     );
     // Once the lock is gone, the next runner reports the migration as interrupted.
     m.unlock().await.expect("unlock");
