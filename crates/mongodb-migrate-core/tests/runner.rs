@@ -582,10 +582,21 @@ async fn a_custom_collection_names_all_three_collections() {
     m.up().await.expect("up");
     let mut names = t.db.list_collection_names().await.expect("list");
     names.sort();
-    assert!(names.contains(&"schema_state".to_owned()));
-    assert!(names.contains(&"schema_state_details".to_owned()));
-    assert!(!names.contains(&"pymongo_migrate".to_owned()));
-    let _ = common::noop;
+    // State, details and lock (which stays, released), and the test's own run log; none of
+    // the default `pymongo_migrate*` collections.
+    assert_eq!(
+        names,
+        [
+            "runs",
+            "schema_state",
+            "schema_state_details",
+            "schema_state_lock"
+        ],
+    );
+    assert_eq!(docs(&t.db, "schema_state").await.len(), 3);
+    assert_eq!(docs(&t.db, "schema_state_details").await.len(), 3);
+    assert_eq!(docs(&t.db, "schema_state_lock").await.len(), 1);
+    assert!(m.status().await.expect("status").is_clean());
 }
 
 static DOWN_FIXED: AtomicBool = AtomicBool::new(false);
