@@ -161,6 +161,11 @@ async fn a_failure_is_recorded_refused_and_retried() {
         1,
         "no state document for the failed one: {state:?}"
     );
+    assert_eq!(state[0].get_str("name"), Ok("0001_a"), "{state:?}");
+    assert!(
+        matches!(state[0].get("applied"), Some(Bson::DateTime(_))),
+        "{state:?}"
+    );
     let details = docs(&t.db, "pymongo_migrate_details").await;
     let b = details
         .iter()
@@ -229,7 +234,7 @@ async fn a_panic_is_a_recorded_failure() {
 #[tokio::test]
 async fn down_refuses_while_a_failed_dependent_exists_and_retry_reverts_it() {
     let t = test_database("down_dependents").await;
-    B_FIXED.load(Ordering::SeqCst); // independent of the retry test's flag: use PANICKING
+    // PANICKING, not FAILING: independent of the retry test's `B_FIXED` flag.
     let m = Migrator::new(t.db.clone(), PANICKING);
     m.up().await.expect_err("b panics");
     let err = m.down().await.expect_err("a has a failed dependent");
@@ -620,6 +625,8 @@ async fn a_failed_downgrade_is_recorded_like_an_upgrade_failure() {
     let t = test_database("down_failure").await;
     let m = Migrator::new(t.db.clone(), FAILING_DOWN);
     m.up().await.expect("up");
+    let applied_at = m.status().await.expect("status").migrations[1].applied_at;
+    assert!(applied_at.is_some());
     let err = m.down().await.expect_err("downgrade fails");
     assert_eq!(common::kind(&err), "migration failed");
     assert!(
@@ -632,7 +639,7 @@ async fn a_failed_downgrade_is_recorded_like_an_upgrade_failure() {
     let failure = status.migrations[1].failure.as_ref().expect("failure");
     assert_eq!(failure.direction, mongo_migrate_core::Direction::Down);
     // `applied` is left as it was: the downgrade did not complete.
-    assert!(status.migrations[1].applied_at.is_some());
+    assert_eq!(status.migrations[1].applied_at, applied_at);
 
     assert_eq!(
         common::kind(&m.up().await.expect_err("refused")),
@@ -692,8 +699,14 @@ async fn duplicate_state_documents_are_resolved_under_the_lock_keeping_the_appli
     .await
     .expect("down");
     let left: Vec<Document> = strip_ids(docs(&t.db, "pymongo_migrate").await);
-    assert_eq!(left[0], doc! { "name": "0001_a", "applied": Bson::Null });
-    assert_eq!(left.len(), 3);
+    assert_eq!(
+        left,
+        [
+            doc! { "name": "0001_a", "applied": Bson::Null },
+            doc! { "name": "0002_b", "applied": Bson::Null },
+            doc! { "name": "0003_c", "applied": Bson::Null },
+        ]
+    );
 }
 
 #[tokio::test]
@@ -716,7 +729,6 @@ async fn down_refuses_a_migration_changed_since_applied_unless_allowed() {
         "{err}"
     );
     assert_eq!(runs(&t.db).await.len(), 3, "no downgrade ran");
-    // Rolling back something else is not affected: the refusal is about what would run.
     let report = m
         .down_with(&DownOptions {
             allow_changed: true,
@@ -728,5 +740,20 @@ async fn down_refuses_a_migration_changed_since_applied_unless_allowed() {
     assert_eq!(
         runs(&t.db).await.last().map(String::as_str),
         Some("0003_c:down")
+    );
+    // Rolling back something else is not affected: the refusal is about what would run. With
+    // 0001_a changed, reverting 0002_b needs no `allow_changed`.
+    t.db.collection::<Document>("pymongo_migrate_details")
+        .update_one(
+            doc! { "_id": "0001_a" },
+            doc! { "$set": { "checksum": "edited-but-not-reverted" } },
+        )
+        .await
+        .expect("simulate an edit");
+    let report = m.down().await.expect("0002_b did not change");
+    assert_eq!(names(&report), ["0002_b"]);
+    assert_eq!(
+        runs(&t.db).await.last().map(String::as_str),
+        Some("0002_b:down")
     );
 }
