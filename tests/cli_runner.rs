@@ -68,14 +68,19 @@ async fn a_killed_runner_is_reported_and_its_lease_taken_over() {
         .stderr(Stdio::null())
         .spawn()
         .expect("spawn");
-    // Wait until the slow migration is under way (its in-progress marker is written).
+    // Wait until the slow migration is under way: its in-progress marker is written and its
+    // upgrade has counted its run (the marker alone comes before the upgrade starts).
     let details = t.db.collection::<Document>("pymongo_migrate_details");
     loop {
         let marker = details
             .find_one(doc! { "_id": "0002_slow", "started_at": { "$exists": true } })
             .await
             .expect("read details");
-        if marker.is_some() {
+        let counted = counters(&t.db)
+            .await
+            .iter()
+            .any(|(name, up, _)| name == "0002_slow" && *up == 1);
+        if marker.is_some() && counted {
             break;
         }
         if let Some(status) = victim.try_wait().expect("try_wait") {

@@ -215,3 +215,38 @@ fn scaffolded_migrations_build_and_merge_repairs_two_heads() {
     assert!(fixed.success, "{}", fixed.stderr);
     assert!(!fixed.stderr.contains("warning"), "{}", fixed.stderr);
 }
+
+/// A runtime that reads another registry format than the build crate writes: the build fails
+/// with one message naming the skew, not with rustc errors inside the generated code. (The
+/// `mongodb-migrate` crate also tells the build script its format, which is compared before
+/// anything is generated; here the runtime is a module of the app, as with a renamed
+/// dependency, so the generated code's own assertion is what stops the build.)
+#[test]
+fn a_runtime_of_another_registry_format_fails_with_one_message() {
+    let build = FixtureCrate::new("registry_skew")
+        .copy_dir(root().join("tests/fixtures/apps/counter"))
+        .file(
+            "build.rs",
+            "fn main() {\n    mongo_migrate_build::Builder::new().runtime_crate(\"crate::skewed\").emit();\n}\n",
+        )
+        .file(
+            "src/main.rs",
+            "mod skewed {\n    pub use mongo_migrate::*;\n    /// A runtime of a later registry format.\n    pub const REGISTRY_FORMAT: u32 = 2;\n}\ninclude!(concat!(env!(\"OUT_DIR\"), \"/registry.rs\"));\nfn main() {\n    let _ = MIGRATIONS;\n}\n",
+        )
+        .build();
+    assert!(!build.success, "{}", build.stderr);
+    let errors: Vec<&str> = build
+        .stderr
+        .lines()
+        .filter(|l| l.starts_with("error"))
+        .filter(|l| !l.starts_with("error: could not compile"))
+        .collect();
+    assert_eq!(errors.len(), 1, "{}", build.stderr);
+    assert!(
+        build.stderr.contains(
+            "which this version of the runtime does not read: use the same version of mongodb-migrate and mongodb-migrate-build"
+        ),
+        "{}",
+        build.stderr
+    );
+}

@@ -55,7 +55,7 @@ path = "src/round_trip.rs"
 [workspace]
 
 [dependencies]
-mongodb-migrate = {{ path = {runtime:?}, features = ["testing"] }}
+mongodb-migrate = {{ path = {runtime:?}, features = ["cli", "testing"] }}
 
 [build-dependencies]
 mongodb-migrate-build = {{ path = {build:?} }}

@@ -368,10 +368,24 @@ fn check_function(
     // "this takes 2 parameters, not 1", "this is not `async`, takes 0 parameters, not 1".
     let mut wrong = Vec::new();
     if !matches!(item.vis, Visibility::Public(_)) {
-        wrong.push(if wrong.is_empty() { "is not `pub`" } else { "not `pub`" }.to_owned());
+        wrong.push(
+            if wrong.is_empty() {
+                "is not `pub`"
+            } else {
+                "not `pub`"
+            }
+            .to_owned(),
+        );
     }
     if item.sig.asyncness.is_none() {
-        wrong.push(if wrong.is_empty() { "is not `async`" } else { "not `async`" }.to_owned());
+        wrong.push(
+            if wrong.is_empty() {
+                "is not `async`"
+            } else {
+                "not `async`"
+            }
+            .to_owned(),
+        );
     }
     let count = item.sig.inputs.len();
     if count != 1 {

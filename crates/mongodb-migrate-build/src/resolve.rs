@@ -996,11 +996,17 @@ mod tests {
             "this takes 2 parameters, not 1"
         );
         assert_eq!(
-            label("pub async fn upgrade(db: &Database)", "async fn upgrade(db: &Database)"),
+            label(
+                "pub async fn upgrade(db: &Database)",
+                "async fn upgrade(db: &Database)"
+            ),
             "this is not `pub`"
         );
         assert_eq!(
-            label("pub async fn upgrade(db: &Database)", "pub fn upgrade(db: &Database)"),
+            label(
+                "pub async fn upgrade(db: &Database)",
+                "pub fn upgrade(db: &Database)"
+            ),
             "this is not `async`"
         );
         assert_eq!(

@@ -198,6 +198,9 @@ impl App {
         install_panic_hook();
         install_tracing();
         let terminal = std::io::stdout().is_terminal();
+        // Colour on a terminal unless NO_COLOR is set, as documented. console's own detection
+        // also reads CLICOLOR and TERM, which would change when colour appears; its styles are
+        // used, with this decision forced (`Style::force_styling`).
         let style =
             Style::new(terminal && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty()));
         let ctx = Ctx {

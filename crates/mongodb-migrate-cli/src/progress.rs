@@ -56,6 +56,8 @@ impl Progress {
     }
 }
 
+/// Durations of migrations, always in milliseconds (`420 ms`, `61234 ms`): the documented
+/// output, which scripts parse. humantime would print `1m 1s 234ms`, so it is not used here.
 pub(crate) fn ms(d: Duration) -> String {
     format!("{} ms", d.as_millis())
 }
@@ -245,6 +247,8 @@ impl Observer for Progress {
     }
 }
 
+/// The lock timeout as given on the command line (`Waiting up to 60s`, `500ms`): humantime's
+/// `format_duration` would print `1m` for 60s, changing documented output.
 fn humanize(d: Duration) -> String {
     if d.subsec_millis() == 0 {
         format!("{}s", d.as_secs())

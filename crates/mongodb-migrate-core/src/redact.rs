@@ -123,7 +123,7 @@ const COMPONENT: &AsciiSet = &NON_ALPHANUMERIC
 /// rejected URI, the driver's error may quote any piece of the would-be password between them.
 const URI_DELIMITERS: &[char] = &['?', '/', ':', '@', ',', '&', '=', '#', '[', ']'];
 
-/// Returns `uri` with its secrets masked, by the driver's rules (see the [module docs](self)).
+/// Returns `uri` with its secrets masked, by the driver's rules (see [`Secrets`](crate::Secrets)).
 ///
 /// For a URI the driver accepts, the password and the values of secret options are replaced by
 /// `***`, and everything else is kept:

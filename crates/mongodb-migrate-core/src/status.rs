@@ -8,7 +8,6 @@ use crate::checksum::StoredChecksum;
 pub use crate::model::Direction;
 use crate::model::{LockHolder, Runner};
 use crate::store::Record;
-use crate::verdict::Verdict;
 use crate::Migration;
 
 /// Where one migration of the plan stands.
@@ -262,16 +261,6 @@ impl Status {
         self.migrations
             .iter()
             .filter(|m| !m.unapplied_dependencies.is_empty())
-    }
-
-    /// The one verdict over this status: every finding, in precedence order.
-    pub fn verdict(&self) -> Verdict {
-        Verdict::of(self)
-    }
-
-    /// Whether nothing is pending, failed, running, changed, unknown or out of order.
-    pub fn is_clean(&self) -> bool {
-        self.verdict().is_clean()
     }
 }
 

@@ -5,9 +5,9 @@
 //!   per migration, as pymongo-migrate 1.0.0 writes it. pymongo-migrate rebuilds a document
 //!   with `MigrationState(**doc)`, a dataclass of exactly `name` and `applied`, so any extra
 //!   field would crash it; and it writes with `replace_one`, which would wipe extra fields.
-//! - `<collection>_details` holds everything else, one [`DetailsDoc`] per migration with
+//! - `<collection>_details` holds everything else, one `DetailsDoc` per migration with
 //!   `_id: <name>`: checksum, duration, who applied it, the in-progress marker, the failure.
-//! - `<collection>_lock` holds one [`LockDoc`], `_id: "migrate"`. It is never deleted by this
+//! - `<collection>_lock` holds one `LockDoc`, `_id: "migrate"`. It is never deleted by this
 //!   version: releasing clears its owner, so the fence below can rely on it being present.
 //!
 //! # Concerns
@@ -20,7 +20,7 @@
 //! does not turn a completed migration into an interrupted one.
 //!
 //! # Fenced writes
-//! [`Store::commit`] writes a group of state changes only while the lease is ours:
+//! `Store::commit_with` writes a group of state changes only while the lease is ours:
 //! - on servers with `bulkWrite` (MongoDB 8.0+) it is **one** ordered `bulkWrite` whose first
 //!   operation is an owner-filtered upsert of the lock document. When the document belongs to
 //!   someone else the upsert's insert collides on `_id` (E11000) and, the bulk being ordered,

@@ -57,6 +57,19 @@ pub struct Verdict {
     pub findings: Vec<Finding>,
 }
 
+// Here rather than in `status`: the verdict judges a status, so `status` need not know it.
+impl Status {
+    /// The one verdict over this status: every finding, in precedence order.
+    pub fn verdict(&self) -> Verdict {
+        Verdict::of(self)
+    }
+
+    /// Whether nothing is pending, failed, running, changed, unknown or out of order.
+    pub fn is_clean(&self) -> bool {
+        self.verdict().is_clean()
+    }
+}
+
 impl Verdict {
     /// Judges `status`.
     pub fn of(status: &Status) -> Verdict {

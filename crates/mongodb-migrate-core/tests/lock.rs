@@ -12,8 +12,7 @@ use mongo_migrate_core::lock::{force_release, Attempt, LeaseLock, LOCK_ID};
 use mongo_migrate_core::mongodb::Database;
 use mongo_migrate_core::testing::test_database;
 use mongo_migrate_core::{
-    BoxFuture, Error, Event, LockError, Migration, MigrationResult, Migrator, Observer,
-    State,
+    BoxFuture, Error, Event, LockError, Migration, MigrationResult, Migrator, Observer, State,
 };
 
 const LOCK: &str = "pymongo_migrate_lock";

@@ -184,7 +184,10 @@ async fn a_failure_is_recorded_refused_and_retried() {
 
     let refused = m.up().await.expect_err("refused");
     assert_eq!(common::kind(&refused), "failed record");
-    assert!(refused.to_string().contains("up --retry"), "{refused}");
+    assert!(
+        refused.to_string().contains("recorded as failed: 0002_b"),
+        "{refused}"
+    );
     assert_eq!(runs(&t.db).await, ["0001_a:up"]);
 
     B_FIXED.store(true, Ordering::SeqCst);

@@ -65,12 +65,11 @@ async fn reads_during_status(n: usize, applied: usize) -> usize {
         mongo_migrate_core::DEFAULT_COLLECTION.to_owned(),
         format!("{}_details", mongo_migrate_core::DEFAULT_COLLECTION),
     ] {
-        let stored = t
-            .db
-            .collection::<mongo_migrate_core::bson::Document>(&collection)
-            .count_documents(mongo_migrate_core::bson::doc! {})
-            .await
-            .expect("count");
+        let stored =
+            t.db.collection::<mongo_migrate_core::bson::Document>(&collection)
+                .count_documents(mongo_migrate_core::bson::doc! {})
+                .await
+                .expect("count");
         assert_eq!(stored, applied as u64, "{collection}");
     }
 

@@ -1,0 +1,68 @@
+//! Checksum continuity across the crate rename (`mongo-migrate` → `mongodb-migrate`, import
+//! path kept as `mongo_migrate`): Field Notes databases migrated before it hold these values,
+//! and must still pass `check`.
+
+mod support;
+
+use mongo_migrate::bson::doc;
+use mongo_migrate::testing::test_database;
+use mongo_migrate::{ChecksumState, Migrator};
+
+/// The checksums the binary built before the rename recorded (read from its generated
+/// registry). Untagged: checksum algorithm version 1.
+const RECORDED_BEFORE_THE_RENAME: [(&str, &str); 4] = [
+    (
+        "0001_create_admin_user",
+        "c72295d5035f81de5684eaffd4f4abcc5af5ec652430067f03fcce65e38e96e2",
+    ),
+    (
+        "0002_add_user_id_to_content",
+        "bacacac1db59acf92d9528f233630d3dc81a0e6f86a5eb0cabc4dd788856209c",
+    ),
+    (
+        "0003_seed_initial_sections",
+        "20d29c937944bab9c87c19852625e62fd49cded82c136934f6d1977a4263c4be",
+    ),
+    (
+        "0004_backfill_section_id",
+        "ad26b974073d735c2cbc56cb8865fa464d18f8fc58a065c2efbb075268c74fbc",
+    ),
+];
+
+#[test]
+fn every_field_notes_checksum_is_the_one_recorded_before_the_rename() {
+    let now: Vec<(&str, &str)> = field_notes::MIGRATIONS
+        .iter()
+        .map(|m| (m.name, m.checksum))
+        .collect();
+    assert_eq!(now, RECORDED_BEFORE_THE_RENAME);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_database_migrated_before_the_rename_passes_check() {
+    let t = test_database("checksum_continuity").await;
+    support::admin_env();
+    let migrator = Migrator::new(t.db.clone(), field_notes::MIGRATIONS);
+    migrator.up().await.expect("up");
+    // The details records as the earlier binary wrote them.
+    let details =
+        t.db.collection::<mongo_migrate::bson::Document>("pymongo_migrate_details");
+    for (name, checksum) in RECORDED_BEFORE_THE_RENAME {
+        details
+            .update_one(
+                doc! { "_id": name },
+                doc! { "$set": { "checksum": checksum } },
+            )
+            .await
+            .expect("record");
+    }
+    let status = migrator.status().await.expect("status");
+    assert!(
+        status
+            .migrations
+            .iter()
+            .all(|m| m.checksum_state == ChecksumState::Matches),
+        "{status:?}"
+    );
+    assert!(status.verdict().is_clean(), "{:?}", status.verdict());
+}
