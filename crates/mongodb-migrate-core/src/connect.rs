@@ -30,6 +30,19 @@ pub struct Connection {
 ///
 /// The database is `database` when given, else the one in the URI path; with neither this is
 /// [`ConfigError::NoDatabase`]. Every message carries the URI with its password redacted.
+///
+/// ```no_run
+/// # async fn f() -> Result<(), mongo_migrate_core::Error> {
+/// let conn = mongo_migrate_core::connect(
+///     "mongodb://ann:secret@db.example.com/?replicaSet=rs0",
+///     Some("field-notes"),
+///     std::time::Duration::from_secs(5),
+/// )
+/// .await?;
+/// assert_eq!(conn.db.name(), "field-notes");
+/// # Ok(())
+/// # }
+/// ```
 pub async fn connect(
     uri: &str,
     database: Option<&str>,

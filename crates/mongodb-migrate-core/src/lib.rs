@@ -10,6 +10,29 @@
 //! - `testing` (feature `testing`) is the up → down → up round-trip harness.
 //!
 //! It has no command line: that is `mongodb-migrate-cli`.
+//!
+//! Running the plan at an app's start-up, before it serves (`MIGRATIONS` is the registry
+//! `build.rs` generated):
+//!
+//! ```no_run
+//! # static MIGRATIONS: &[mongo_migrate_core::Migration] = &[];
+//! # async fn start() -> Result<(), mongo_migrate_core::Error> {
+//! use std::time::Duration;
+//!
+//! let conn = mongo_migrate_core::connect(
+//!     "mongodb://db.example.com/field-notes",
+//!     None,
+//!     Duration::from_secs(5),
+//! )
+//! .await?;
+//! let report = mongo_migrate_core::Migrator::new(conn.db, MIGRATIONS)
+//!     .secrets(conn.secrets)
+//!     .up()
+//!     .await?;
+//! println!("{} migrations applied", report.steps.len());
+//! # Ok(())
+//! # }
+//! ```
 #![warn(missing_docs)]
 #![cfg_attr(not(test), warn(clippy::unwrap_used))]
 

@@ -62,6 +62,23 @@ struct Shared {
 }
 
 /// A lease lock on the lock document beside a state collection.
+///
+/// [`Migrator`](crate::Migrator) takes it for every run; an app can take it to run other
+/// exclusive work under the same lock:
+///
+/// ```no_run
+/// # async fn f(db: mongo_migrate_core::mongodb::Database) -> Result<(), mongo_migrate_core::LockError> {
+/// use mongo_migrate_core::lock::{Attempt, LeaseLock};
+/// use std::time::Duration;
+///
+/// let lock = LeaseLock::new(&db, "pymongo_migrate", Duration::from_secs(30));
+/// if let Attempt::Acquired = lock.try_acquire().await? {
+///     // … exclusive work …
+///     lock.release().await?;
+/// }
+/// # Ok(())
+/// # }
+/// ```
 #[derive(Debug, Clone)]
 pub struct LeaseLock {
     store: Store,
