@@ -34,7 +34,7 @@ lint: ## The migration lint (cargo build), clippy and rustfmt
 	$(CARGO) clippy --workspace --all-targets --all-features --locked -- -D warnings
 	$(CARGO) fmt --all --check
 
-format-check: ## rustfmt and clippy, without building migrations (run before make test)
+format-check: ## rustfmt and clippy -D warnings (run before make test)
 	$(CARGO) fmt --all --check
 	$(CARGO) clippy --workspace --all-targets --all-features --locked -- -D warnings
 

@@ -182,3 +182,56 @@ fn dev_db_start_stop_and_status() {
     assert_eq!(status.status.code(), Some(3));
     assert!(stdout(&status).contains("not running"));
 }
+
+fn make(args: &[&str]) -> std::process::Output {
+    Command::new("make")
+        .current_dir(root())
+        .args(["--no-print-directory"])
+        .args(args)
+        .output()
+        .expect("run make")
+}
+
+/// The Makefile vocabulary the Field Notes guide uses: every target is listed by `make help`,
+/// and `deps-dev` / `format-check` / `migration` run what they say (dry runs, `make -n`).
+#[test]
+fn make_help_lists_the_development_targets_and_they_run_what_they_say() {
+    let help = String::from_utf8_lossy(&make(&["help"]).stdout).into_owned();
+    for target in [
+        "migrate ",
+        "migrate-status",
+        "migrate-down",
+        "migration ",
+        "merge-migration",
+        "test ",
+        "lint ",
+        "format-check",
+        "release-checks",
+        "deps-dev",
+    ] {
+        assert!(
+            help.contains(&format!("  {target}")),
+            "{target} missing:\n{help}"
+        );
+    }
+    let dry = |target: &str| String::from_utf8_lossy(&make(&["-n", target]).stdout).into_owned();
+    let deps = dry("deps-dev");
+    assert!(deps.contains("cargo fetch --locked"), "{deps}");
+    assert!(deps.contains("scripts/dev-db install"), "{deps}");
+    let format = dry("format-check");
+    assert!(format.contains("cargo fmt --all --check"), "{format}");
+    assert!(
+        format.contains("clippy") && format.contains("-D warnings"),
+        "{format}"
+    );
+    let migration =
+        String::from_utf8_lossy(&make(&["-n", "migration", "NAME=add_tags"]).stdout).into_owned();
+    assert!(
+        migration.contains("-p cargo-mongodb-migrate -- mongodb-migrate new 'add_tags'"),
+        "{migration}"
+    );
+    // Without NAME it says how to call it, and writes nothing.
+    let bare = make(&["migration"]);
+    assert!(!bare.status.success());
+    assert!(String::from_utf8_lossy(&bare.stderr).contains("usage: make migration NAME="));
+}
