@@ -13,6 +13,8 @@
 //!
 //! One module per subcommand, each a `run(args, ctx)`; `args` holds every clap type.
 
+#![warn(missing_docs)]
+
 /// `println!` that never panics: a closed stdout (`migrate up | head -1`) must not abort a run
 /// that holds the lock.
 macro_rules! outln {

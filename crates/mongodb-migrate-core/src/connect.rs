@@ -49,6 +49,8 @@ pub async fn connect(
     server_timeout: Duration,
 ) -> Result<Connection, Error> {
     let redacted_uri = redact_uri(uri);
+    // The driver's error is kept as redacted text, not as a `source`: its message can quote
+    // the password, and a source would carry it to every caller that prints the chain.
     let mut options = ClientOptions::parse(uri)
         .await
         .map_err(|e| ConfigError::BadUri {

@@ -43,6 +43,8 @@
 //!     mongo_migrate::cli::App::new(registry::MIGRATIONS).run()
 //! }
 //! ```
+#![warn(missing_docs)]
+
 pub use mongo_migrate_core::*;
 
 #[cfg(feature = "cli")]

@@ -1,6 +1,8 @@
 //! What only this repository's tests need: fixture crates built against the workspace's own
 //! framework crates. Not published; apps use `mongo_migrate::testing`.
 
+#![warn(missing_docs)]
+
 mod fixture;
 
 pub use fixture::{FixtureBuild, FixtureCrate};
