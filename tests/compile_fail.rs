@@ -184,7 +184,7 @@ fn rustc_type_errors_point_at_the_migration_file() {
     assert!(!stderr.contains("panicked"), "{stderr}");
 }
 
-/// `migrate new` and `migrate new --merge` write files that compile, and the merge repairs a
+/// `cargo mongodb-migrate new` and `new --merge` (the scaffold library) write files that compile, and the merge repairs a
 /// two-heads build.
 #[test]
 fn scaffolded_migrations_build_and_merge_repairs_two_heads() {

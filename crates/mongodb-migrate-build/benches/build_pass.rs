@@ -1,7 +1,7 @@
 //! The build-time pass (discover + parse + validate + generate) on generated sets of 100 and
 //! 1,000 migrations, against merely reading the same files.
 //!
-//! `cargo bench -p mongo-migrate-build --bench build_pass` prints a table, then the cost of
+//! `cargo bench -p mongodb-migrate-build --bench build_pass` prints a table, then the cost of
 //! the destructive-operation lint alone (on files already parsed, on one thread) against the
 //! whole pass.
 //! `… -- --incremental` also times the incremental `cargo build` of a fixture crate with 200
@@ -219,8 +219,8 @@ fn incremental() {
         krate.join("Cargo.toml"),
         format!(
             "[package]\nname = \"bench-200\"\nversion = \"0.1.0\"\nedition = \"2021\"\npublish = false\n\n[workspace]\n\n\
-             [dependencies]\nmongo-migrate = {{ path = {:?}, default-features = false }}\n\n\
-             [build-dependencies]\nmongo-migrate-build = {{ path = {:?} }}\n",
+             [dependencies]\nmongodb-migrate = {{ path = {:?} }}\n\n\
+             [build-dependencies]\nmongodb-migrate-build = {{ path = {:?} }}\n",
             runtime,
             workspace.join("crates/mongodb-migrate-build")
         ),

@@ -1,4 +1,4 @@
-//! Build-time half of mongo-migrate: reads `migrations/`, checks the plan, lints what each
+//! Build-time half of mongodb-migrate: reads `migrations/`, checks the plan, lints what each
 //! migration destroys (a drop, an unfiltered delete, an irreversible downgrade, … unless the
 //! migration allows it with a reason; see [`FindingKind`]), reports every problem like rustc
 //! does, and generates the registry the binary carries.

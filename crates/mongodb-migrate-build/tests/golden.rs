@@ -1,7 +1,7 @@
 //! The generated registry for a small valid plan, pinned in
 //! `tests/fixtures/_valid_plan/expected_registry.rs` (absolute paths shown as `$DIR`).
 //!
-//! `BLESS=1 cargo test -p mongo-migrate-build --test golden` rewrites it.
+//! `BLESS=1 cargo test -p mongodb-migrate-build --test golden` rewrites it.
 
 use std::path::Path;
 
