@@ -66,3 +66,51 @@ async fn a_database_migrated_before_the_rename_passes_check() {
     );
     assert!(status.verdict().is_clean(), "{:?}", status.verdict());
 }
+
+/// A checksum a later version recorded with another algorithm (`v2:…`) is not drift: `check`
+/// passes and `status` says it was not compared.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_checksum_of_a_later_algorithm_is_not_drift_for_this_binary() {
+    let t = test_database("checksum_v2").await;
+    support::admin_env();
+    Migrator::new(t.db.clone(), field_notes::MIGRATIONS)
+        .up()
+        .await
+        .expect("up");
+    t.db.collection::<mongo_migrate::bson::Document>("pymongo_migrate_details")
+        .update_one(
+            doc! { "_id": "0002_add_user_id_to_content" },
+            doc! { "$set": { "checksum": "v2:computed-by-a-later-algorithm" } },
+        )
+        .await
+        .expect("record");
+    let migrate = |args: &[&str]| {
+        assert_cmd::Command::cargo_bin("migrate")
+            .expect("binary")
+            .env("MONGO_URI", &t.uri)
+            .env("NO_COLOR", "1")
+            .current_dir(std::env::temp_dir())
+            .args(args)
+            .output()
+            .expect("run")
+    };
+    let check = migrate(&["check"]);
+    assert_eq!(
+        check.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&check.stdout)
+    );
+    let status = migrate(&["status", "--verbose"]);
+    let text = String::from_utf8_lossy(&status.stdout).into_owned();
+    assert!(
+        text.contains("checksum recorded by another algorithm"),
+        "{text}"
+    );
+    let json = migrate(&["status", "--format", "json"]);
+    let doc: serde_json::Value = serde_json::from_slice(&json.stdout).expect("json");
+    assert_eq!(
+        doc["migrations"][1]["checksum_state"], "other_algorithm",
+        "{doc}"
+    );
+}
