@@ -35,7 +35,7 @@ use bson::{doc, Bson, Document};
 use futures::TryStreamExt;
 use mongodb::options::{
     Acknowledgment, CollectionOptions, DeleteOneModel, ReadConcern, ReadPreference,
-    SelectionCriteria, UpdateManyModel, UpdateOneModel, WriteConcern, WriteModel,
+    SelectionCriteria, UpdateOneModel, WriteConcern, WriteModel,
 };
 use mongodb::{ClientSession, Collection, Database, Namespace};
 use serde::{Deserialize, Serialize};
@@ -1027,82 +1027,23 @@ impl Store {
     }
 }
 
-/// A batch of a migration's own updates on one collection, sent as one command.
+/// A migration's own single-document updates on one collection, sent as one command.
 #[derive(Debug, Clone)]
 pub(crate) struct AppUpdates {
     pub namespace: Namespace,
-    /// The updates, each a filter on `_id` (one value, or `$in` many) and what to apply to
-    /// every document it matches.
-    pub updates: Vec<AppUpdate>,
-}
-
-/// One statement of an [`AppUpdates`] batch.
-#[derive(Debug, Clone)]
-pub(crate) struct AppUpdate {
-    pub filter: Document,
-    pub update: Document,
-    /// Whether `filter` may match several documents (`_id: {$in: …}`).
-    pub multi: bool,
+    /// `(filter, update)` pairs, each matching one document.
+    pub updates: Vec<(Document, Document)>,
 }
 
 impl AppUpdates {
-    /// The batch for `(_id, update)` pairs: documents given the same update share one
-    /// `_id: {$in: […]}` statement, so a backfill setting the same value on a thousand documents
-    /// sends one statement, not a thousand (the server's cost is per statement).
-    pub(crate) fn grouped(namespace: Namespace, pairs: Vec<(Bson, Document)>) -> Self {
-        let mut groups: Vec<(Document, Vec<Bson>)> = Vec::new();
-        let mut index: HashMap<Vec<u8>, usize> = HashMap::new();
-        for (id, update) in pairs {
-            // Equal documents serialize to equal bytes (field order included, which is what
-            // makes two updates the same).
-            let key = bson::to_vec(&update).unwrap_or_default();
-            match index.get(&key) {
-                Some(&i) if !key.is_empty() => groups[i].1.push(id),
-                _ => {
-                    index.insert(key, groups.len());
-                    groups.push((update, vec![id]));
-                }
-            }
-        }
-        let updates = groups
-            .into_iter()
-            .map(|(update, mut ids)| {
-                if ids.len() == 1 {
-                    let id = ids.pop().unwrap_or(Bson::Null);
-                    AppUpdate {
-                        filter: doc! { "_id": id },
-                        update,
-                        multi: false,
-                    }
-                } else {
-                    AppUpdate {
-                        filter: doc! { "_id": { "$in": ids } },
-                        update,
-                        multi: true,
-                    }
-                }
-            })
-            .collect();
-        AppUpdates { namespace, updates }
-    }
-
     fn models(&self) -> impl Iterator<Item = WriteModel> + '_ {
-        self.updates.iter().map(|u| {
-            if u.multi {
-                UpdateManyModel::builder()
-                    .namespace(self.namespace.clone())
-                    .filter(u.filter.clone())
-                    .update(u.update.clone())
-                    .build()
-                    .into()
-            } else {
-                UpdateOneModel::builder()
-                    .namespace(self.namespace.clone())
-                    .filter(u.filter.clone())
-                    .update(u.update.clone())
-                    .build()
-                    .into()
-            }
+        self.updates.iter().map(|(filter, update)| {
+            UpdateOneModel::builder()
+                .namespace(self.namespace.clone())
+                .filter(filter.clone())
+                .update(update.clone())
+                .build()
+                .into()
         })
     }
 
@@ -1128,7 +1069,7 @@ impl AppUpdates {
         let statements: Vec<Document> = self
             .updates
             .iter()
-            .map(|u| doc! { "q": u.filter.clone(), "u": u.update.clone(), "multi": u.multi })
+            .map(|(q, u)| doc! { "q": q.clone(), "u": u.clone(), "multi": false })
             .collect();
         let target = db.client().database(&self.namespace.db);
         let reply = target
@@ -1241,37 +1182,4 @@ pub(crate) fn is_duplicate_key(e: &mongodb::error::Error) -> bool {
 /// A lease length as milliseconds for date arithmetic.
 pub(crate) fn millis(d: Duration) -> i64 {
     i64::try_from(d.as_millis()).unwrap_or(i64::MAX)
-}
-
-#[cfg(test)]
-mod app_updates_tests {
-    use super::*;
-
-    #[test]
-    fn documents_given_the_same_update_share_one_statement() {
-        let ns = Namespace::new("db", "items");
-        let set = |v: i32| doc! { "$set": { "f": v } };
-        let batch = AppUpdates::grouped(
-            ns,
-            vec![
-                (Bson::Int32(1), set(1)),
-                (Bson::Int32(2), set(2)),
-                (Bson::Int32(3), set(1)),
-                (Bson::Int32(4), set(1)),
-            ],
-        );
-        let statements: Vec<(Document, Document, bool)> = batch
-            .updates
-            .iter()
-            .map(|u| (u.filter.clone(), u.update.clone(), u.multi))
-            .collect();
-        assert_eq!(
-            statements,
-            [
-                (doc! { "_id": { "$in": [1, 3, 4] } }, set(1), true),
-                (doc! { "_id": 2 }, set(2), false),
-            ]
-        );
-        assert_eq!(batch.models().count(), 2);
-    }
 }

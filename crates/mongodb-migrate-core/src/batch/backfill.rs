@@ -165,8 +165,7 @@ impl Backfill {
 
     /// Calls `update` with each matching document, in key order, and writes the updates it
     /// returns (`None`: leave the document) as one bulk write per batch, each update filtered
-    /// on the document's `_id`; documents given the same update share one statement
-    /// (`_id: {$in: […]}`), since the server's cost is per statement.
+    /// on the document's `_id`.
     ///
     /// # Errors
     /// The first error of a query, a write, or a lost lease; the batches before it stay done
@@ -242,11 +241,11 @@ impl Backfill {
                     self.key
                 )
             })?;
-            let updates: Vec<(Bson, Document)> = batch
+            let updates: Vec<(Document, Document)> = batch
                 .iter()
                 .filter_map(|d| {
                     let id = d.get("_id")?.clone();
-                    update(d).map(|u| (id, u))
+                    update(d).map(|u| (doc! { "_id": id }, u))
                 })
                 .collect();
             let count = batch.len() as u64;
@@ -260,8 +259,11 @@ impl Backfill {
                 value: tail_key.clone(),
                 done,
             });
-            let written = updates.len() as u64;
-            let app = AppUpdates::grouped(namespace.clone(), updates);
+            let app = AppUpdates {
+                namespace: namespace.clone(),
+                updates,
+            };
+            let written = app.updates.len() as u64;
             checkpoint::write_batch(&db, app, mark, direct).await?;
             progress::changed(written);
             last = Some(tail_key);
