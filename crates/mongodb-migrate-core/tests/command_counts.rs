@@ -147,3 +147,39 @@ async fn up_and_down_send_the_migrations_commands_plus_one_each_and_status_one_q
         ["aggregate", "hello", "update", "aggregate", "update"]
     );
 }
+
+/// A backfill walks the collection with one cursor, a getMore per batch, and writes each batch
+/// as one command: a fresh query per batch would scan and sort again where the key has no
+/// index.
+#[tokio::test]
+async fn a_backfill_reads_with_one_cursor_and_writes_one_command_per_batch() {
+    let t = test_database("counts_backfill").await;
+    t.db.collection::<Document>("items")
+        .insert_many((0..2500).map(|i| doc! { "_id": i, "n": i }))
+        .await
+        .expect("seed");
+    let (db, seen) = counting(t.name()).await;
+    let items = db.collection::<Document>("items");
+    let report = mongo_migrate_core::batch::backfill(&items, doc! {})
+        .batch_size(1000)
+        .update_each(|_| Some(doc! { "$set": { "f": 1 } }))
+        .await
+        .expect("backfill");
+    assert_eq!((report.processed, report.batches), (2500, 3));
+    let commands = take(&seen);
+    let count = |name: &str| commands.iter().filter(|c| *c == name).count();
+    assert_eq!((count("find"), count("getMore")), (1, 2), "{commands:?}");
+    let writes = if bulk() {
+        count("bulkWrite")
+    } else {
+        count("update")
+    };
+    assert_eq!(writes, 3, "{commands:?}");
+    assert_eq!(
+        t.db.collection::<Document>("items")
+            .count_documents(doc! { "f": 1 })
+            .await
+            .expect("count"),
+        2500
+    );
+}

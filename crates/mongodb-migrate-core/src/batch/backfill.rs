@@ -58,6 +58,9 @@ pub struct Backfill {
 
 /// How often the replication lag is read, at most.
 const LAG_CHECK_EVERY: Duration = Duration::from_secs(1);
+/// A pause after which the walk's cursor is reopened rather than resumed: well under the
+/// server's default idle cursor timeout (`cursorTimeoutMillis`, 10 minutes).
+const CURSOR_IDLE_LIMIT: Duration = Duration::from_secs(5 * 60);
 /// How long to wait before reading the lag again while it is over the bound.
 const LAG_WAIT: Duration = Duration::from_millis(500);
 
@@ -214,25 +217,56 @@ impl Backfill {
         let mut lag_checked: Option<Instant> = None;
         let mut lag_enabled = self.max_lag.is_some();
         let namespace = self.collection.namespace();
+        // One cursor walks the collection in key order, a getMore per batch: a fresh query per
+        // batch would cost a scan and a sort each wherever `key` has no index (and on servers
+        // that do not use the index for a range), which is quadratic over a large collection.
+        // It is reopened after `last` when the server has closed it, and before it could idle
+        // out during a long pause (throttle, replication lag).
+        let mut cursor: Option<mongodb::Cursor<Document>> = None;
+        let mut paused_since = Instant::now();
         loop {
             if lag_enabled && lag_checked.is_none_or(|t| t.elapsed() >= LAG_CHECK_EVERY) {
                 lag_enabled = self.wait_for_replication(&db, &mut report).await?;
                 lag_checked = Some(Instant::now());
             }
-            let mut query = self.filter.clone();
-            if let Some(after) = &last {
-                query = doc! { "$and": [query, { &self.key: { "$gt": after.clone() } }] };
+            if paused_since.elapsed() >= CURSOR_IDLE_LIMIT {
+                cursor = None;
             }
-            // A fresh query per batch: no cursor stays open through a long, throttled run.
-            let batch: Vec<Document> = self
-                .collection
-                .find(query)
-                .sort(doc! { &self.key: 1 })
-                .limit(i64::try_from(self.size).unwrap_or(i64::MAX))
-                .batch_size(u32::try_from(self.size).unwrap_or(u32::MAX))
-                .await?
-                .try_collect()
-                .await?;
+            let mut batch: Vec<Document> = Vec::with_capacity(self.size.min(10_000));
+            let mut reopened = false;
+            while batch.len() < self.size {
+                let open = match cursor.as_mut() {
+                    Some(open) => open,
+                    None => {
+                        let mut query = self.filter.clone();
+                        let after = batch
+                            .last()
+                            .and_then(|d| d.get(&self.key).cloned())
+                            .or_else(|| last.clone());
+                        if let Some(after) = after {
+                            query = doc! { "$and": [query, { &self.key: { "$gt": after } }] };
+                        }
+                        cursor.insert(
+                            self.collection
+                                .find(query)
+                                .sort(doc! { &self.key: 1 })
+                                .batch_size(u32::try_from(self.size).unwrap_or(u32::MAX))
+                                .await?,
+                        )
+                    }
+                };
+                match open.try_next().await {
+                    Ok(Some(document)) => batch.push(document),
+                    Ok(None) => break,
+                    // Closed by the server (idle timeout, a restart): go on after the last
+                    // document read, once.
+                    Err(e) if cursor_lost(&e) && !reopened => {
+                        cursor = None;
+                        reopened = true;
+                    }
+                    Err(e) => return Err(e.into()),
+                }
+            }
             let Some(tail) = batch.last() else { break };
             let tail_key = tail.get(&self.key).cloned().ok_or_else(|| {
                 anyhow::anyhow!(
@@ -268,6 +302,7 @@ impl Backfill {
             progress::changed(written);
             last = Some(tail_key);
             progress::report(done, total.map(|t| t.max(done)));
+            paused_since = Instant::now();
             if let Some(rate) = self.rate {
                 // Sleep until this run's documents fit the rate: the whole run then takes at
                 // least processed / rate seconds.
@@ -324,4 +359,9 @@ impl Backfill {
             }
         }
     }
+}
+
+/// Whether the server no longer has the cursor (`CursorNotFound`, code 43).
+fn cursor_lost(e: &mongodb::error::Error) -> bool {
+    matches!(&*e.kind, mongodb::error::ErrorKind::Command(c) if c.code == 43)
 }
