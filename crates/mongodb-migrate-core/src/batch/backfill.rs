@@ -110,7 +110,8 @@ pub fn backfill(collection: &Collection<Document>, filter: Document) -> Backfill
 }
 
 impl Backfill {
-    /// Documents per batch (default 500): one query and one bulk write each.
+    /// Documents per batch (default 500): one read (a `getMore` of the walk's cursor) and one
+    /// bulk write each.
     pub fn batch_size(mut self, size: usize) -> Self {
         self.size = size.max(1);
         self
