@@ -19,12 +19,14 @@ baseline is read after seeding. After every run the script checks that all N doc
 `f: 1` (and, for ours, that the migration is recorded as applied) and stops otherwise.
 
 It reuses bench/peers.py: the throwaway `bench-cell` server, the way steps are timed and counted,
-the framework snapshot (BENCH_REV) and the shared release target dir `target/bench-peers`.
+the framework snapshot (BENCH_REV), the app crate for either crate layout (crates/mongodb-migrate,
+or the older crates/mongo-migrate) and the shared release target dir `target/bench-peers`.
 
     scripts/dev-db install && .dev/venv/bin/python bench/backfill.py     # or: make bench-backfill
 
 Environment: BENCH_DOCS (default 200000), BENCH_REPS (default 1), BENCH_BATCH (default 1000),
-BENCH_REV, CARGO. See bench/README.md. Output: a markdown table on stdout and in
+BENCH_LOOP_BUDGET (seconds the loop may run, default 600: it stops there, and the table shows
+how far it got), BENCH_REV, CARGO. See bench/README.md. Output: a markdown table on stdout and in
 .dev/bench/backfill.md, raw samples in .dev/bench/backfill.json.
 """
 
@@ -55,15 +57,20 @@ LOOP = "update_one loop"
 METHODS = (UPDATE_MANY, BACKFILL, LOOP)
 STEP = "backfill"  # the one step each Tool runs
 
-# The loop a seed script would write; argv[1] is the URI, database included.
+# The loop a seed script would write; argv[1] is the URI, database included. It stops once it
+# has run argv[2] seconds (BENCH_LOOP_BUDGET): on this server it slows as it writes, and 200,000
+# documents would take hours. The table then shows how far it got, and its rate.
 PY_LOOP = """\
-import sys
+import sys, time
 from pymongo import MongoClient
 
 client = MongoClient(sys.argv[1])
+deadline = time.monotonic() + float(sys.argv[2])
 items = client.get_default_database()["items"]
 for doc in items.find():
     items.update_one({"_id": doc["_id"]}, {"$set": {"f": 1}})
+    if time.monotonic() >= deadline:
+        break
 client.close()
 """
 
@@ -137,28 +144,8 @@ def generate_and_build(slug: str, migration_name: str, migration: str) -> Path:
     root = OUT / f"backfill-{slug}"
     package = f"bench-backfill-{slug}"
     fw = peers.FRAMEWORK
-    runtime = fw.dir / "crates" / "mongo-migrate"
-    build = fw.dir / "crates" / "mongo-migrate-build"
-    write_if_changed(
-        root / "Cargo.toml",
-        f'[package]\nname = "{package}"\nversion = "0.0.0"\nedition = "2021"\npublish = false\n\n'
-        f'[[bin]]\nname = "{package}"\npath = "src/main.rs"\n\n'
-        "# Not a member of the repository's workspace.\n[workspace]\n\n"
-        f"[dependencies]\nmongo-migrate = {{ path = {json.dumps(str(runtime))} }}\n\n"
-        f"[build-dependencies]\nmongo-migrate-build = {{ path = {json.dumps(str(build))} }}\n",
-    )
-    write_if_changed(
-        root / "build.rs",
-        'fn main() {\n    mongo_migrate_build::Builder::new().migrations_dir("migrations").emit();\n}\n',
-    )
-    write_if_changed(root / "src" / "registry.rs", 'include!(concat!(env!("OUT_DIR"), "/registry.rs"));\n')
-    write_if_changed(
-        root / "src" / "main.rs",
-        "mod registry;\n\nfn main() -> std::process::ExitCode {\n"
-        "    mongo_migrate::cli::App::new(registry::MIGRATIONS)\n"
-        '        .migrations_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/migrations"))\n'
-        "        .run()\n}\n",
-    )
+    # Cargo.toml (for either crate layout of the framework), build.rs and src/, as in peers.py.
+    peers.write_app_crate(root, package)
     migrations = root / "migrations"
     write_if_changed(migrations / f"{migration_name}.rs", migration)
     for stale in migrations.glob("*.rs"):
@@ -189,20 +176,24 @@ def seed(server: Server, n: int) -> None:
         raise BenchError(f"seeding left {count} documents in {COLLECTION}, expected {n}")
 
 
-def verify(server: Server, method: str, n: int) -> None:
-    """All N documents have f: 1, and ours recorded its migration: a run that did less fails."""
+def verify(server: Server, method: str, n: int) -> int:
+    """All N documents have f: 1, and ours recorded its migration: a run that did less fails.
+    Only the loop may stop early (its time budget); returns how many documents it did."""
     db = server.client[peers.DATABASE]
     total = db[COLLECTION].count_documents({})
     done = db[COLLECTION].count_documents({"f": 1})
+    if method == LOOP and total == n and 0 < done <= n:
+        return done
     if (total, done) != (n, n):
         raise BenchError(f"after {method}: {done} of {total} documents have f: 1, expected {n} of {n}")
     if method != LOOP:
         applied = db.pymongo_migrate.count_documents({"applied": {"$ne": None}})
         if applied != 1:
             raise BenchError(f"after {method}: {applied} migrations recorded as applied, expected 1")
+    return n
 
 
-def run_cell(tool: Tool, n: int) -> Sample:
+def run_cell(tool: Tool, n: int) -> tuple[Sample, int]:
     server = Server()
     try:
         server.start()
@@ -211,8 +202,7 @@ def run_cell(tool: Tool, n: int) -> Sample:
         say(f"  seeded {n:,} documents in {fmt_ms(time.perf_counter() - start)}; running {tool.name}")
         # run_step reads the opcounters baseline right before the process starts: after seeding.
         sample = peers.run_step(server, tool, STEP)
-        verify(server, tool.name, n)
-        return sample
+        return sample, verify(server, tool.name, n)
     finally:
         server.stop()
 
@@ -226,7 +216,7 @@ def fmt_ratio(x: float) -> str:
     return f"{x:,.2f}×" if x < 100 else f"{x:,.0f}×"
 
 
-def table(samples: dict[str, list[Sample]], n: int, batch: int) -> str:
+def table(samples: dict[str, list[Sample]], done: dict[str, list[int]], n: int, batch: int) -> str:
     how = {
         UPDATE_MANY: "`migrate up`: one `update_many({}, {$set: {f: 1}})`",
         BACKFILL: f"`migrate up`: `batch::backfill`, batch size {batch:,}, resumable",
@@ -240,6 +230,18 @@ def table(samples: dict[str, list[Sample]], n: int, batch: int) -> str:
     ]
     for method in METHODS:
         t = statistics.median(s.seconds for s in samples[method])
+        k = statistics.median(done[method])
+        if k < n:
+            # Stopped by its budget: the rate it reached, and N at that rate (a lower bound:
+            # the server slows as it takes writes).
+            rate = k / t
+            lines.append(
+                f"| {method} | {how[method]} | stopped after {fmt_ms(t)} at {k:,.0f} of {n:,} "
+                f"documents; {fmt_ms(n / rate)} or more for all | "
+                f"{fmt_cmds([s.commands for s in samples[method]])} | {rate:,.0f} | "
+                f"{fmt_ratio(n / rate / base_time)} or more | — |"
+            )
+            continue
         cmds = [s.commands for s in samples[method]]
         time_text = fmt_ms(t)
         if len(samples[method]) > 1:
@@ -264,17 +266,17 @@ NOTES = """\
 """
 
 
-def report(samples: dict[str, list[Sample]], n: int, reps: int, batch: int) -> str:
+def report(samples: dict[str, list[Sample]], done: dict[str, list[int]], n: int, reps: int, batch: int) -> str:
     secantus = importlib.metadata.version("secantusdb")
     return "\n".join([
         f"Measured {datetime.date.today().isoformat()} on {peers.machine_note()}; N = {n:,} documents; "
         f"median of {reps} repetition{'s' if reps != 1 else ''}.",
         "",
-        f"ours: mongo-migrate, {peers.FRAMEWORK.label}, release build; "
+        f"ours: {peers.FRAMEWORK.runtime_package}, {peers.FRAMEWORK.label}, release build; "
         f"python {platform.python_version()}, pymongo {importlib.metadata.version('pymongo')}; "
         f"server: SecantusDB {secantus}, a fresh one per cell.",
         "",
-        table(samples, n, batch),
+        table(samples, done, n, batch),
         "",
         NOTES,
     ])
@@ -283,20 +285,21 @@ def report(samples: dict[str, list[Sample]], n: int, reps: int, batch: int) -> s
 # ---------------------------------------------------------------------------------------------
 
 
-def parse_env() -> tuple[int, int, int]:
+def parse_env() -> tuple[int, int, int, float]:
     try:
         n = int(os.environ.get("BENCH_DOCS", "200000"))
         reps = int(os.environ.get("BENCH_REPS", "1"))
         batch = int(os.environ.get("BENCH_BATCH", "1000"))
+        budget = float(os.environ.get("BENCH_LOOP_BUDGET", "600"))
     except ValueError as e:
-        raise BenchError(f"BENCH_DOCS, BENCH_REPS and BENCH_BATCH must be numbers: {e}")
-    if n < 1 or reps < 1 or batch < 1:
-        raise BenchError("BENCH_DOCS, BENCH_REPS and BENCH_BATCH must be at least 1")
-    return n, reps, batch
+        raise BenchError(f"BENCH_DOCS, BENCH_REPS, BENCH_BATCH and BENCH_LOOP_BUDGET must be numbers: {e}")
+    if n < 1 or reps < 1 or batch < 1 or budget <= 0:
+        raise BenchError("BENCH_DOCS, BENCH_REPS, BENCH_BATCH and BENCH_LOOP_BUDGET must be positive")
+    return n, reps, batch, budget
 
 
 def main() -> None:
-    n, reps, batch = parse_env()
+    n, reps, batch, budget = parse_env()
     for tool in ("git", os.environ.get("CARGO", "cargo")):
         if shutil.which(tool) is None:
             raise BenchError(f"`{tool}` is not on PATH")
@@ -311,25 +314,28 @@ def main() -> None:
     tools = [
         Tool(UPDATE_MANY, cwd, env, {STEP: [str(update_many), "--uri", "{uri}", "up"]}),
         Tool(BACKFILL, cwd, env, {STEP: [str(backfill), "--uri", "{uri}", "up"]}),
-        Tool(LOOP, cwd, env, {STEP: [sys.executable, "-c", PY_LOOP, "{uri}"]}),
+        Tool(LOOP, cwd, env, {STEP: [sys.executable, "-c", PY_LOOP, "{uri}", str(budget)]}),
     ]
     samples: dict[str, list[Sample]] = {m: [] for m in METHODS}
+    done_counts: dict[str, list[int]] = {m: [] for m in METHODS}
     try:
         done = 0
         # Repetition outermost, as in peers.py: a burst of load spreads over the methods.
         for rep in range(1, reps + 1):
             for tool in tools:
                 done += 1
-                sample = run_cell(tool, n)
+                sample, k = run_cell(tool, n)
                 samples[tool.name].append(sample)
+                done_counts[tool.name].append(k)
                 say(f"[{done}/{reps * len(tools)}] rep {rep} N={n:,} {tool.name}: "
-                    f"{fmt_ms(sample.seconds)}, {sample.commands:,} commands")
+                    f"{fmt_ms(sample.seconds)}, {sample.commands:,} commands, {k:,} documents")
     finally:
         shutil.rmtree(cwd, ignore_errors=True)
 
-    text = report(samples, n, reps, batch)
+    text = report(samples, done_counts, n, reps, batch)
     (OUT / "backfill.md").write_text(text)
-    raw = {"docs": n, "batch": batch, "samples": {m: [s.__dict__ for s in ss] for m, ss in samples.items()}}
+    raw = {"docs": n, "batch": batch, "loop_budget_s": budget, "done": done_counts,
+           "samples": {m: [s.__dict__ for s in ss] for m, ss in samples.items()}}
     (OUT / "backfill.json").write_text(json.dumps(raw, indent=1) + "\n")
     print(text)
     say(f"written to {(OUT / 'backfill.md').relative_to(ROOT)} (raw samples: backfill.json)")

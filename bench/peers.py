@@ -16,7 +16,8 @@ Run it with the dev venv's python, which has pymongo and pymongo-migrate 1.0.0:
     scripts/dev-db install && .dev/venv/bin/python bench/peers.py     # or: make bench-peers
 
 Environment: BENCH_N (default "50 200"), BENCH_REPS (default 3), BENCH_REV (measure a commit's
-mongo-migrate instead of the working tree's). See bench/README.md.
+framework instead of the working tree's; either crate layout, crates/mongodb-migrate or the older
+crates/mongo-migrate). See bench/README.md.
 """
 
 from __future__ import annotations
@@ -207,9 +208,78 @@ class Framework:
     dir: Path  # holds Cargo.toml (the crates inherit workspace settings), Cargo.lock and crates/
     label: str
 
+    # Two crate layouts, told apart by crates/mongodb-migrate/Cargo.toml:
+    # - new: crates/mongodb-migrate (the facade an app depends on, lib `mongo_migrate`, the `migrate`
+    #   command behind feature `cli`), -core, -cli, and crates/mongodb-migrate-build (lib
+    #   `mongo_migrate_build`); `App::migrations_dir` is gone;
+    # - old: crates/mongo-migrate (`cli` on by default) and crates/mongo-migrate-build.
+    # The library names are the same in both, so migrations and build.rs are too.
+
+    @property
+    def new_layout(self) -> bool:
+        return (self.dir / "crates" / "mongodb-migrate" / "Cargo.toml").is_file()
+
+    @property
+    def runtime_package(self) -> str:
+        return "mongodb-migrate" if self.new_layout else "mongo-migrate"
+
+    def app_dependencies(self) -> str:
+        """The [dependencies] and [build-dependencies] of an app crate built on this framework."""
+        crates = self.dir / "crates"
+        if self.new_layout:
+            runtime = crates / "mongodb-migrate"
+            build = crates / "mongodb-migrate-build"
+            runtime_dep = f'mongodb-migrate = {{ path = {json.dumps(str(runtime))}, features = ["cli"] }}'
+            build_dep = f"mongodb-migrate-build = {{ path = {json.dumps(str(build))} }}"
+        else:
+            runtime = crates / "mongo-migrate"
+            build = crates / "mongo-migrate-build"
+            runtime_dep = f"mongo-migrate = {{ path = {json.dumps(str(runtime))} }}"
+            build_dep = f"mongo-migrate-build = {{ path = {json.dumps(str(build))} }}"
+        for crate in (runtime, build):
+            if not (crate / "Cargo.toml").is_file():
+                raise BenchError(
+                    f"{crate / 'Cargo.toml'} is missing: {self.dir} has neither the crate layout with "
+                    "crates/mongodb-migrate nor the one with crates/mongo-migrate (mid-edit? use BENCH_REV)"
+                )
+        return f"[dependencies]\n{runtime_dep}\n\n[build-dependencies]\n{build_dep}\n"
+
+    def app_main(self) -> str:
+        """src/main.rs of an app crate: the `migrate` command over the generated registry."""
+        # The old layout's App took the migrations directory (for `migrate new`); the new one has
+        # no such method.
+        migrations_dir = (
+            "" if self.new_layout
+            else '        .migrations_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/migrations"))\n'
+        )
+        return (
+            "mod registry;\n\nfn main() -> std::process::ExitCode {\n"
+            "    mongo_migrate::cli::App::new(registry::MIGRATIONS)\n"
+            f"{migrations_dir}"
+            "        .run()\n}\n"
+        )
+
+
+def write_app_crate(root: Path, package: str) -> None:
+    """Cargo.toml, build.rs and src/ of an app crate laid out like the repo root (not migrations/)."""
+    write_if_changed(
+        root / "Cargo.toml",
+        f'[package]\nname = "{package}"\nversion = "0.0.0"\nedition = "2021"\npublish = false\n\n'
+        # One binary name per app: they all share TARGET_DIR.
+        f'[[bin]]\nname = "{package}"\npath = "src/main.rs"\n\n'
+        "# Not a member of the repository's workspace.\n[workspace]\n\n"
+        + FRAMEWORK.app_dependencies(),
+    )
+    write_if_changed(
+        root / "build.rs",
+        'fn main() {\n    mongo_migrate_build::Builder::new().migrations_dir("migrations").emit();\n}\n',
+    )
+    write_if_changed(root / "src" / "registry.rs", 'include!(concat!(env!("OUT_DIR"), "/registry.rs"));\n')
+    write_if_changed(root / "src" / "main.rs", FRAMEWORK.app_main())
+
 
 def framework() -> Framework:
-    """The mongo-migrate we measure: the working tree, or with BENCH_REV a commit's snapshot.
+    """The framework we measure: the working tree, or with BENCH_REV a commit's snapshot.
 
     The snapshot lets the benchmark run while the working tree is mid-edit; it is extracted once
     per commit, so its unchanged mtimes keep later builds incremental.
@@ -244,32 +314,7 @@ def generate_and_build_ours(n: int) -> Path:
     """An app crate laid out like the repo root (and tests/fixtures/apps), built in release."""
     root = OUT / f"ours-{n}"
     package = f"bench-ours-{n}"
-    runtime = FRAMEWORK.dir / "crates" / "mongo-migrate"
-    build = FRAMEWORK.dir / "crates" / "mongo-migrate-build"
-    write_if_changed(
-        root / "Cargo.toml",
-        f'[package]\nname = "{package}"\nversion = "0.0.0"\nedition = "2021"\npublish = false\n\n'
-        # One binary name per N: both crates share TARGET_DIR.
-        f'[[bin]]\nname = "{package}"\npath = "src/main.rs"\n\n'
-        "# Not a member of the repository's workspace.\n[workspace]\n\n"
-        f"[dependencies]\nmongo-migrate = {{ path = {json.dumps(str(runtime))} }}\n\n"
-        f"[build-dependencies]\nmongo-migrate-build = {{ path = {json.dumps(str(build))} }}\n",
-    )
-    write_if_changed(
-        root / "build.rs",
-        'fn main() {\n    mongo_migrate_build::Builder::new().migrations_dir("migrations").emit();\n}\n',
-    )
-    write_if_changed(
-        root / "src" / "registry.rs",
-        'include!(concat!(env!("OUT_DIR"), "/registry.rs"));\n',
-    )
-    write_if_changed(
-        root / "src" / "main.rs",
-        "mod registry;\n\nfn main() -> std::process::ExitCode {\n"
-        "    mongo_migrate::cli::App::new(registry::MIGRATIONS)\n"
-        '        .migrations_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/migrations"))\n'
-        "        .run()\n}\n",
-    )
+    write_app_crate(root, package)
     migrations = root / "migrations"
     wanted = set()
     for i in range(1, n + 1):
@@ -547,7 +592,7 @@ def versions() -> str:
     node = run_checked(["node", "--version"]).stdout.strip()
     secantus = importlib.metadata.version("secantusdb")
     return (
-        f"ours: mongo-migrate, {FRAMEWORK.label}, release build; "
+        f"ours: {FRAMEWORK.runtime_package}, {FRAMEWORK.label}, release build; "
         f"pymongo-migrate {PYMONGO_MIGRATE_VERSION} (python {platform.python_version()}, "
         f"pymongo {importlib.metadata.version('pymongo')}); "
         f"migrate-mongo {MIGRATE_MONGO_VERSION} (node {node}, mongodb driver {MONGODB_NODE_VERSION}); "
