@@ -29,29 +29,7 @@ fn set_v(db: &Database) -> BoxFuture<'_, MigrationResult<()>> {
 }
 
 fn plan_of(n: usize) -> &'static [Migration] {
-    let migrations: Vec<Migration> = (1..=n)
-        .map(|i| {
-            let name: &'static str = Box::leak(format!("{i:04}_set_v").into_boxed_str());
-            let deps: &'static [&'static str] = if i == 1 {
-                &[]
-            } else {
-                let prev: &'static str = Box::leak(format!("{:04}_set_v", i - 1).into_boxed_str());
-                Box::leak(vec![prev].into_boxed_slice())
-            };
-            Migration {
-                name,
-                dependencies: deps,
-                description: "",
-                checksum: "c",
-                transactional: false,
-                allowed: &[],
-                irreversible: None,
-                upgrade: set_v,
-                downgrade: set_v,
-            }
-        })
-        .collect();
-    Box::leak(migrations.into_boxed_slice())
+    common::chain(n, "set_v", set_v)
 }
 
 /// A client whose command names are recorded.

@@ -18,29 +18,7 @@ use mongo_migrate_core::testing::{test_database, test_server_uri};
 use mongo_migrate_core::{Migration, Migrator, State};
 
 fn plan_of(n: usize) -> &'static [Migration] {
-    let migrations: Vec<Migration> = (1..=n)
-        .map(|i| {
-            let name: &'static str = Box::leak(format!("{i:04}_m").into_boxed_str());
-            let deps: &'static [&'static str] = if i == 1 {
-                &[]
-            } else {
-                let prev: &'static str = Box::leak(format!("{:04}_m", i - 1).into_boxed_str());
-                Box::leak(vec![prev].into_boxed_slice())
-            };
-            Migration {
-                name,
-                dependencies: deps,
-                description: "",
-                checksum: "c",
-                transactional: false,
-                allowed: &[],
-                irreversible: None,
-                upgrade: common::noop,
-                downgrade: common::noop,
-            }
-        })
-        .collect();
-    Box::leak(migrations.into_boxed_slice())
+    common::chain(n, "m", common::noop)
 }
 
 /// Documents a server returns in a cursor's first batch when the command sets no `batchSize`.

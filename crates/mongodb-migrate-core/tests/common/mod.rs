@@ -120,3 +120,33 @@ pub fn kind(e: &mongo_migrate_core::Error) -> &'static str {
         Error::Cancelled { .. } => "cancelled",
     }
 }
+
+/// A linear plan of `n` migrations, `0001_<suffix>` … , each depending on the one before and
+/// running `step` both ways.
+#[allow(dead_code)]
+pub fn chain(
+    n: usize,
+    suffix: &str,
+    step: mongo_migrate_core::MigrationFn,
+) -> &'static [mongo_migrate_core::Migration] {
+    let name =
+        |i: usize| -> &'static str { Box::leak(format!("{i:04}_{suffix}").into_boxed_str()) };
+    let migrations: Vec<mongo_migrate_core::Migration> = (1..=n)
+        .map(|i| mongo_migrate_core::Migration {
+            name: name(i),
+            dependencies: if i == 1 {
+                &[]
+            } else {
+                Box::leak(vec![name(i - 1)].into_boxed_slice())
+            },
+            description: "",
+            checksum: "c",
+            transactional: false,
+            allowed: &[],
+            irreversible: None,
+            upgrade: step,
+            downgrade: step,
+        })
+        .collect();
+    Box::leak(migrations.into_boxed_slice())
+}
