@@ -29,6 +29,7 @@
 //!   each its own command ([`WritePath::Separate`]).
 
 use std::collections::HashMap;
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use bson::{doc, Bson, Document};
@@ -410,15 +411,16 @@ pub(crate) enum Change {
 
 /// A single-document write: where, which document, and what.
 enum Write {
-    Update {
-        state: bool,
-        filter: Document,
+    /// To the shared document of `name`, addressed by the store (see [`StateIds`]).
+    State {
+        name: String,
         update: Document,
         upsert: bool,
     },
-    Delete {
-        filter: Document,
-    },
+    /// To the details document of `name`.
+    Details { name: String, update: Document },
+    /// Removes a surplus shared document.
+    Delete { filter: Document },
 }
 
 fn unset(fields: &[&str]) -> Document {
@@ -444,11 +446,9 @@ fn runner_bson(r: &Runner) -> Bson {
 
 impl Change {
     fn writes(&self, now: bson::DateTime) -> Vec<Write> {
-        let details = |name: &str, update: Document| Write::Update {
-            state: false,
-            filter: doc! { "_id": name },
+        let details = |name: &str, update: Document| Write::Details {
+            name: name.to_owned(),
             update,
-            upsert: true,
         };
         match self {
             Change::Begin {
@@ -490,9 +490,8 @@ impl Change {
                 note_fields(&mut set, &mut unsets, notes);
                 vec![
                     // The shared document first: it is the truth both tools read.
-                    Write::Update {
-                        state: true,
-                        filter: doc! { field::NAME: name },
+                    Write::State {
+                        name: name.clone(),
                         update: doc! { "$set": { field::APPLIED: now } },
                         upsert: true,
                     },
@@ -519,9 +518,8 @@ impl Change {
                 };
                 note_fields(&mut set, &mut unsets, notes);
                 vec![
-                    Write::Update {
-                        state: true,
-                        filter: doc! { field::NAME: name },
+                    Write::State {
+                        name: name.clone(),
                         update: doc! { "$set": { field::APPLIED: Bson::Null } },
                         upsert: false,
                     },
@@ -593,6 +591,42 @@ impl Change {
     }
 }
 
+/// The `_id` of each name's shared document: the one the last full [`Store::load`] kept, or the
+/// one this store chose for a document it inserts.
+///
+/// Shared documents are written by `_id`, not by `name`: pymongo-migrate creates no index on
+/// `name`, so a write filtered by it scans the collection, and recording N migrations would read
+/// O(N²) documents (on SecantusDB, 200 migrations took twice as long). Every run loads the state
+/// under the lock before it writes, so these are the documents it writes. The filter keeps the
+/// name as well, so a stale `_id` can never touch another migration's document: an upsert would
+/// collide on `_id` instead.
+#[derive(Debug, Clone, Default)]
+struct StateIds(Arc<Mutex<HashMap<String, Bson>>>);
+
+impl StateIds {
+    fn replace(&self, ids: HashMap<String, Bson>) {
+        *self.0.lock().unwrap_or_else(PoisonError::into_inner) = ids;
+    }
+
+    /// The filter of `name`'s shared document. For an upsert of a name without a document, a
+    /// fresh `_id` is chosen and kept, so a retry (ours, or a transaction's) inserts one
+    /// document, not two.
+    fn filter(&self, name: &str, upsert: bool) -> Document {
+        let mut ids = self.0.lock().unwrap_or_else(PoisonError::into_inner);
+        match ids.get(name) {
+            Some(id) => doc! { "_id": id.clone(), field::NAME: name },
+            None if upsert => {
+                let id = Bson::ObjectId(bson::oid::ObjectId::new());
+                ids.insert(name.to_owned(), id.clone());
+                doc! { "_id": id, field::NAME: name }
+            }
+            // Nothing to revert that we know of: the name alone, so a document written since
+            // (by a runner without a lock) is still found.
+            None => doc! { field::NAME: name },
+        }
+    }
+}
+
 // ---------------------------------------------------------------------------------------------
 // The store
 
@@ -604,6 +638,7 @@ pub struct Store {
     details: Collection<Document>,
     lock: Collection<Document>,
     path: WritePath,
+    ids: StateIds,
 }
 
 /// Majority, journaled: a failover never rolls back what we recorded.
@@ -631,6 +666,7 @@ impl Store {
             details: db.collection_with_options(&details_collection(collection), options()),
             lock: db.collection_with_options(&lock_collection(collection), options()),
             path: WritePath::Bulk,
+            ids: StateIds::default(),
         }
     }
 
@@ -737,10 +773,12 @@ impl Store {
                 }
             }
         }
+        let mut ids = HashMap::with_capacity(shared.len());
         for (name, mut docs) in shared {
             // If a name appears twice, the applied one is the truth (pymongo-migrate keeps no
             // unique index); the others are surplus.
             docs.sort_by_key(|d| d.applied.is_none());
+            ids.insert(name.clone(), docs[0].id.clone());
             let record = loaded.records.entry(name.clone()).or_default();
             record.applied = docs[0].applied.map(bson::DateTime::to_chrono);
             if docs.len() > 1 {
@@ -749,6 +787,9 @@ impl Store {
             }
         }
         loaded.duplicates.sort_by(|a, b| a.0.cmp(&b.0));
+        if limit > 1 {
+            self.ids.replace(ids);
+        }
         Ok(loaded)
     }
 
@@ -848,16 +889,22 @@ impl Store {
 
     fn model(&self, w: Write) -> WriteModel {
         match w {
-            Write::Update {
-                state,
-                filter,
+            Write::State {
+                name,
                 update,
                 upsert,
             } => UpdateOneModel::builder()
-                .namespace(self.ns(state))
-                .filter(filter)
+                .namespace(self.state.namespace())
+                .filter(self.ids.filter(&name, upsert))
                 .update(update)
                 .upsert(upsert)
+                .build()
+                .into(),
+            Write::Details { name, update } => UpdateOneModel::builder()
+                .namespace(self.details.namespace())
+                .filter(doc! { "_id": name })
+                .update(update)
+                .upsert(true)
                 .build()
                 .into(),
             Write::Delete { filter } => DeleteOneModel::builder()
@@ -868,51 +915,18 @@ impl Store {
         }
     }
 
-    fn ns(&self, state: bool) -> Namespace {
-        if state {
-            self.state.namespace()
-        } else {
-            self.details.namespace()
-        }
-    }
-
     async fn write_one(
         &self,
         w: Write,
         session: Option<&mut ClientSession>,
     ) -> Result<(), StoreError> {
-        match w {
-            Write::Update {
-                state,
-                filter,
+        let (coll, filter, update, upsert) = match w {
+            Write::State {
+                name,
                 update,
                 upsert,
-            } => {
-                let (coll, plain) = if state {
-                    (
-                        &self.state,
-                        self.db.collection::<Document>(self.state.name()),
-                    )
-                } else {
-                    (
-                        &self.details,
-                        self.db.collection::<Document>(self.details.name()),
-                    )
-                };
-                let result = match session {
-                    // Inside a transaction the commit's write concern applies; a per-operation
-                    // one is an error.
-                    Some(s) => {
-                        plain
-                            .update_one(filter, update)
-                            .upsert(upsert)
-                            .session(s)
-                            .await
-                    }
-                    None => coll.update_one(filter, update).upsert(upsert).await,
-                };
-                result.map_err(db_err(coll.name(), "recording the state"))?;
-            }
+            } => (&self.state, self.ids.filter(&name, upsert), update, upsert),
+            Write::Details { name, update } => (&self.details, doc! { "_id": name }, update, true),
             Write::Delete { filter } => {
                 let plain = self.db.collection::<Document>(self.state.name());
                 let result = match session {
@@ -920,8 +934,23 @@ impl Store {
                     None => self.state.delete_one(filter).await,
                 };
                 result.map_err(db_err(self.state.name(), "removing a duplicate"))?;
+                return Ok(());
             }
-        }
+        };
+        let result = match session {
+            // Inside a transaction the commit's write concern applies; a per-operation one is
+            // an error.
+            Some(s) => {
+                self.db
+                    .collection::<Document>(coll.name())
+                    .update_one(filter, update)
+                    .upsert(upsert)
+                    .session(s)
+                    .await
+            }
+            None => coll.update_one(filter, update).upsert(upsert).await,
+        };
+        result.map_err(db_err(coll.name(), "recording the state"))?;
         Ok(())
     }
 

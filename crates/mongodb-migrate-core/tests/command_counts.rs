@@ -32,20 +32,64 @@ fn plan_of(n: usize) -> &'static [Migration] {
     common::chain(n, "set_v", set_v)
 }
 
-/// A client whose command names are recorded.
-async fn counting(db_name: &str) -> (Database, Arc<Mutex<Vec<String>>>) {
-    let seen = Arc::new(Mutex::new(Vec::new()));
+/// The filters of the updates a command sends to the state collection (`pymongo_migrate`),
+/// from a `bulkWrite`'s operations or an `update`'s statements.
+fn state_filters(command: &Document) -> Vec<Document> {
+    let docs = |key: &str| -> Vec<Document> {
+        command
+            .get_array(key)
+            .map(|a| a.iter().filter_map(|b| b.as_document().cloned()).collect())
+            .unwrap_or_default()
+    };
+    if command.get_str("update") == Ok("pymongo_migrate") {
+        return docs("updates")
+            .iter()
+            .filter_map(|u| u.get_document("q").ok().cloned())
+            .collect();
+    }
+    if command.contains_key("bulkWrite") {
+        let state_ns: Vec<i32> = docs("nsInfo")
+            .iter()
+            .enumerate()
+            .filter(|(_, ns)| {
+                ns.get_str("ns")
+                    .is_ok_and(|n| n.ends_with(".pymongo_migrate"))
+            })
+            .map(|(i, _)| i32::try_from(i).expect("index"))
+            .collect();
+        return docs("ops")
+            .iter()
+            .filter(|op| op.get_i32("update").is_ok_and(|i| state_ns.contains(&i)))
+            .filter_map(|op| op.get_document("filter").ok().cloned())
+            .collect();
+    }
+    Vec::new()
+}
+
+/// What a counting client saw.
+type Seen = Arc<Mutex<Vec<String>>>;
+type Filters = Arc<Mutex<Vec<Document>>>;
+
+/// A client whose command names are recorded, and every state-collection update filter.
+async fn counting(db_name: &str) -> (Database, Seen, Filters) {
+    let seen = Seen::default();
+    let filters = Filters::default();
     let sink = Arc::clone(&seen);
+    let filter_sink = Arc::clone(&filters);
     let mut options = ClientOptions::parse(test_server_uri())
         .await
         .expect("options");
     options.command_event_handler = Some(EventHandler::callback(move |e: CommandEvent| {
         if let CommandEvent::Started(s) = e {
             sink.lock().expect("lock").push(s.command_name.clone());
+            filter_sink
+                .lock()
+                .expect("lock")
+                .extend(state_filters(&s.command));
         }
     }));
     let client = Client::with_options(options).expect("client");
-    (client.database(db_name), seen)
+    (client.database(db_name), seen, filters)
 }
 
 fn take(seen: &Mutex<Vec<String>>) -> Vec<String> {
@@ -86,7 +130,7 @@ fn expected(n: usize) -> Vec<String> {
 #[tokio::test(flavor = "multi_thread")]
 async fn up_and_down_send_the_migrations_commands_plus_one_each_and_status_one_query() {
     let t = test_database("command_counts").await;
-    let (db, seen) = counting(t.name()).await;
+    let (db, seen, filters) = counting(t.name()).await;
     const N: usize = 6;
     let plan = plan_of(N);
     // A long lease: no heartbeat renewal (they depend on time) falls inside the run.
@@ -117,6 +161,26 @@ async fn up_and_down_send_the_migrations_commands_plus_one_each_and_status_one_q
     assert_eq!(report.steps.len(), N);
     assert_eq!(take(&seen), expected(N), "down");
 
+    // Shared documents are addressed by `_id`, never by `name` alone: pymongo-migrate keeps no
+    // index on `name`, so that filter would scan the collection at every write.
+    let filters = std::mem::take(&mut *filters.lock().expect("lock"));
+    assert_eq!(
+        filters.len(),
+        2 * N,
+        "one applied and one reverted write each: {filters:?}"
+    );
+    for f in &filters {
+        assert_eq!(
+            f.keys().map(String::as_str).collect::<Vec<_>>(),
+            ["_id", "name"],
+            "{f}"
+        );
+    }
+    // The upgrade inserted each with the `_id` the downgrade then used.
+    for (applied, reverted) in filters[..N].iter().zip(filters[N..].iter().rev()) {
+        assert_eq!(applied, reverted);
+    }
+
     // Nothing to do: O(1), no per-migration command.
     m.down().await.expect("down with nothing applied");
     let idle = take(&seen);
@@ -136,7 +200,7 @@ async fn a_backfill_reads_with_one_cursor_and_writes_one_command_per_batch() {
         .insert_many((0..2500).map(|i| doc! { "_id": i, "n": i }))
         .await
         .expect("seed");
-    let (db, seen) = counting(t.name()).await;
+    let (db, seen, _) = counting(t.name()).await;
     let items = db.collection::<Document>("items");
     let report = mongo_migrate_core::batch::backfill(&items, doc! {})
         .batch_size(1000)
