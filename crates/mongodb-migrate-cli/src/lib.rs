@@ -244,6 +244,11 @@ impl App {
             }
             .inspect(|_| drop(signals))
         });
+        // Everything the command does is awaited above (the lease is released before `block_on`
+        // returns). What is left is the driver's courtesy `endSessions` for the dropped client:
+        // not waiting for its reply saves a round trip at exit, and the server expires unused
+        // sessions on its own (`localLogicalSessionTimeoutMinutes`, 30 by default).
+        runtime.shutdown_background();
         match result {
             Ok(code) => ExitCode::from(code),
             Err(e) => {

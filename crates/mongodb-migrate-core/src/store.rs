@@ -32,7 +32,7 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
-use bson::{doc, Bson, Document};
+use bson::{doc, Bson, Document, RawBsonRef, RawDocument, RawDocumentBuf};
 use futures::TryStreamExt;
 use mongodb::options::{
     Acknowledgment, CollectionOptions, DeleteOneModel, ReadConcern, ReadPreference,
@@ -720,9 +720,12 @@ impl Store {
             "coll": self.lock.name(),
             "pipeline": grouped("lock"),
         }});
-        let groups: Vec<Document> = self
+        // Raw documents, each checked and deserialized once: `status` reads every document of
+        // two collections, and building a `Document` of each first was most of its CPU time.
+        let groups: Vec<RawDocumentBuf> = self
             .state
             .aggregate(pipeline)
+            .with_type::<RawDocumentBuf>()
             .await
             .map_err(db_err(self.state.name(), "reading the state"))?
             .try_collect()
@@ -730,10 +733,17 @@ impl Store {
             .map_err(db_err(self.state.name(), "reading the state"))?;
         let mut loaded = Loaded::default();
         let mut shared: HashMap<String, Vec<StateDoc>> = HashMap::new();
-        for group in groups {
-            let tag = group.get_str("_id").unwrap_or_default().to_owned();
-            let docs = group.get_array("docs").map(Vec::as_slice).unwrap_or(&[]);
-            let (coll, what) = match tag.as_str() {
+        for group in &groups {
+            let tag = group.get_str("_id").unwrap_or_default();
+            let docs: Vec<&RawDocument> = group
+                .get_array("docs")
+                .map(|a| {
+                    a.into_iter()
+                        .filter_map(|b| b.ok().and_then(|b| b.as_document()))
+                        .collect()
+                })
+                .unwrap_or_default();
+            let (coll, what) = match tag {
                 "state" => (&self.state, WHAT_STATE),
                 "details" => (&self.details, WHAT_DETAILS),
                 _ => (&self.lock, WHAT_LOCK),
@@ -745,13 +755,13 @@ impl Store {
                     found: format!("more than {limit} documents"),
                 });
             }
-            for d in docs.iter().filter_map(Bson::as_document) {
+            for d in docs {
                 let foreign = || StoreError::Foreign {
                     collection: coll.name().to_owned(),
                     what,
                     found: describe_fields(d),
                 };
-                match tag.as_str() {
+                match tag {
                     "state" => {
                         let s = state_doc(d).ok_or_else(foreign)?;
                         shared.entry(s.name.clone()).or_default().push(s);
@@ -1143,48 +1153,70 @@ const WHAT_STATE: &str = "migration state {name, applied}";
 const WHAT_DETAILS: &str = "migration details";
 const WHAT_LOCK: &str = "a migration lock";
 
-/// A shared state document: exactly `{_id, name: string, applied: date | null}`.
-fn state_doc(d: &Document) -> Option<StateDoc> {
-    let shape = d.len() == 3
-        && d.contains_key("_id")
-        && matches!(d.get(field::NAME), Some(Bson::String(_)))
-        && matches!(d.get(field::APPLIED), Some(Bson::DateTime(_) | Bson::Null));
-    if !shape {
+/// A shared state document: exactly `{_id, name: string, applied: date | null}`, read in one
+/// pass over its elements.
+fn state_doc(d: &RawDocument) -> Option<StateDoc> {
+    let (mut id, mut name, mut applied, mut fields) = (None, None, None, 0);
+    for element in d {
+        let (key, value) = element.ok()?;
+        fields += 1;
+        match (key, value) {
+            ("_id", v) => id = Some(Bson::try_from(v.to_raw_bson()).ok()?),
+            (field::NAME, RawBsonRef::String(n)) => name = Some(n.to_owned()),
+            (field::APPLIED, RawBsonRef::DateTime(t)) => applied = Some(Some(t)),
+            (field::APPLIED, RawBsonRef::Null) => applied = Some(None),
+            _ => return None,
+        }
+    }
+    if fields != 3 {
         return None;
     }
-    bson::from_document(d.clone()).ok()
+    Some(StateDoc {
+        id: id?,
+        name: name?,
+        applied: applied?,
+    })
 }
 
 /// A details document: a string `_id` and at least one field every version of this tool
 /// writes; later versions may add others.
-fn details_doc(d: &Document) -> Option<DetailsDoc> {
-    let ours = matches!(d.get("_id"), Some(Bson::String(_)))
-        && [
-            "started_at",
-            "failed_at",
-            "tool",
-            field::CHECKSUM,
-            field::ACCEPTED,
-        ]
-        .iter()
-        .any(|f| d.contains_key(f));
-    if !ours {
+fn details_doc(d: &RawDocument) -> Option<DetailsDoc> {
+    const OURS: [&str; 5] = [
+        "started_at",
+        "failed_at",
+        "tool",
+        field::CHECKSUM,
+        field::ACCEPTED,
+    ];
+    let (mut named, mut ours) = (false, false);
+    for element in d {
+        let (key, value) = element.ok()?;
+        if key == "_id" {
+            named = matches!(value, RawBsonRef::String(_));
+        }
+        ours |= OURS.contains(&key);
+    }
+    if !(named && ours) {
         return None;
     }
-    bson::from_document(d.clone()).ok()
+    bson::from_slice(d.as_bytes()).ok()
 }
 
 /// The lock document: `_id: "migrate"` with an `owner` (a runner, or null once released).
-fn lock_doc(d: &Document) -> Option<LockDoc> {
-    if d.get_str("_id") != Ok(LOCK_ID) || !d.contains_key(field::OWNER) {
+fn lock_doc(d: &RawDocument) -> Option<LockDoc> {
+    if d.get_str("_id").ok() != Some(LOCK_ID) || !matches!(d.get(field::OWNER), Ok(Some(_))) {
         return None;
     }
-    bson::from_document(d.clone()).ok()
+    bson::from_slice(d.as_bytes()).ok()
 }
 
 /// The field names of a document, for an error message that never shows values.
-fn describe_fields(d: &Document) -> String {
-    let keys: Vec<&str> = d.keys().map(String::as_str).take(8).collect();
+fn describe_fields(d: &RawDocument) -> String {
+    let keys: Vec<&str> = d
+        .iter()
+        .filter_map(|e| e.ok().map(|(k, _)| k))
+        .take(8)
+        .collect();
     format!("a document with fields {{{}}}", keys.join(", "))
 }
 
@@ -1211,4 +1243,73 @@ pub(crate) fn is_duplicate_key(e: &mongodb::error::Error) -> bool {
 /// A lease length as milliseconds for date arithmetic.
 pub(crate) fn millis(d: Duration) -> i64 {
     i64::try_from(d.as_millis()).unwrap_or(i64::MAX)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn raw(d: Document) -> RawDocumentBuf {
+        RawDocumentBuf::from_document(&d).expect("raw")
+    }
+
+    #[test]
+    fn a_state_document_is_exactly_id_name_and_applied() {
+        let id = bson::oid::ObjectId::new();
+        let at = bson::DateTime::from_millis(1_700_000_000_000);
+        let s =
+            state_doc(&raw(doc! { "_id": id, "name": "0001_a", "applied": at })).expect("applied");
+        assert_eq!(
+            (s.id, s.name.as_str(), s.applied),
+            (Bson::ObjectId(id), "0001_a", Some(at))
+        );
+        let s = state_doc(&raw(
+            doc! { "_id": 7, "name": "0001_a", "applied": Bson::Null },
+        ))
+        .expect("reverted");
+        assert_eq!((s.id, s.applied), (Bson::Int32(7), None));
+
+        for foreign in [
+            doc! { "_id": 1, "name": "0001_a", "applied": at, "email": "x" },
+            doc! { "_id": 1, "name": "0001_a" },
+            doc! { "_id": 1, "name": 3, "applied": at },
+            doc! { "_id": 1, "name": "0001_a", "applied": "yesterday" },
+            doc! { "name": "0001_a", "applied": at, "other": 1 },
+        ] {
+            assert!(state_doc(&raw(foreign.clone())).is_none(), "{foreign}");
+        }
+    }
+
+    #[test]
+    fn a_details_document_has_a_string_id_and_one_field_we_write() {
+        let d = details_doc(&raw(doc! {
+            "_id": "0001_a", "checksum": "ab", "later_version_field": 1,
+        }))
+        .expect("ours");
+        assert_eq!(
+            (d.name.as_str(), d.checksum.as_deref()),
+            ("0001_a", Some("ab"))
+        );
+        assert!(details_doc(&raw(doc! { "_id": 1, "checksum": "ab" })).is_none());
+        assert!(details_doc(&raw(doc! { "_id": "u1", "email": "x" })).is_none());
+    }
+
+    #[test]
+    fn state_writes_are_addressed_by_the_loaded_id_or_a_chosen_one() {
+        let ids = StateIds::default();
+        ids.replace(HashMap::from([("0001_a".to_owned(), Bson::Int32(5))]));
+        assert_eq!(
+            ids.filter("0001_a", true),
+            doc! { "_id": 5, "name": "0001_a" }
+        );
+        // An unknown name gets one fresh `_id`, the same on every later write.
+        let first = ids.filter("0002_b", true);
+        assert!(
+            matches!(first.get("_id"), Some(Bson::ObjectId(_))),
+            "{first}"
+        );
+        assert_eq!(ids.filter("0002_b", false), first);
+        // Reverting a name without a known document looks it up by name.
+        assert_eq!(ids.filter("0003_c", false), doc! { "name": "0003_c" });
+    }
 }
