@@ -213,14 +213,26 @@ impl App {
             cancel: CancelHandle::new(),
             hosts: OnceLock::new(),
         };
-        // At least two workers, also on a one-core machine: the lease's heartbeat must keep
-        // running while a migration blocks its own thread.
-        let workers = std::thread::available_parallelism().map_or(2, |n| n.get().max(2));
-        let runtime = match tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(workers)
-            .enable_all()
-            .build()
-        {
+        let holds_lock = matches!(
+            cli.command,
+            Command::Up(_) | Command::Down(_) | Command::AcceptChanges(_)
+        );
+        let runtime = if holds_lock {
+            // At least two workers, also on a one-core machine: the lease's heartbeat must keep
+            // running while a migration blocks its own thread.
+            let workers = std::thread::available_parallelism().map_or(2, |n| n.get().max(2));
+            tokio::runtime::Builder::new_multi_thread()
+                .worker_threads(workers)
+                .enable_all()
+                .build()
+        } else {
+            // No lease and no migration code: one thread, without the hand-offs between
+            // workers that a command made of a few round trips would wait on.
+            tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+        };
+        let runtime = match runtime {
             Ok(rt) => rt,
             Err(e) => {
                 eprintln!("error: cannot start the async runtime: {e}");
@@ -229,10 +241,6 @@ impl App {
         };
         let result = runtime.block_on(async {
             let signals = signals::install(ctx.cancel.clone());
-            let holds_lock = matches!(
-                cli.command,
-                Command::Up(_) | Command::Down(_) | Command::AcceptChanges(_)
-            );
             if holds_lock {
                 // The runner sees the cancellation, records it and releases the lease itself.
                 dispatch(&cli.command, &ctx).await
