@@ -317,29 +317,9 @@ impl Migrator {
             let steps = plan::up_steps(self.migrations, &status, to, options.retry);
             return Ok(self.dry_report(Direction::Up, options.fake, &steps));
         }
-        self.with_lock(|lease| async move {
-            let (status, carry, interrupted) = self.load_locked(&lease).await?;
-            if let Err(refusal) = refuse_up(&status, options) {
-                self.flush(&lease, carry).await?;
-                return Err(refusal);
-            }
-            let steps = plan::up_steps(self.migrations, &status, to, options.retry);
-            if !options.fake {
-                self.preflight(&steps).await?;
-            }
-            let mut report = self.report(Direction::Up, options.fake, interrupted);
-            report.ahead = self.note_ahead(&status);
-            self.run_steps(
-                &lease,
-                Direction::Up,
-                &steps,
-                &status,
-                options.fake,
-                carry,
-                &mut report,
-            )
-            .await?;
-            Ok(report)
+        self.run_planned(Direction::Up, options.fake, |status| {
+            refuse_up(status, options)?;
+            Ok(plan::up_steps(self.migrations, status, to, options.retry))
         })
         .await
     }
@@ -366,30 +346,41 @@ impl Migrator {
             let steps = self.down_plan(&status, options)?;
             return Ok(self.dry_report(Direction::Down, options.fake, &steps));
         }
+        self.run_planned(Direction::Down, options.fake, |status| {
+            self.down_plan(status, options)
+        })
+        .await
+    }
+
+    /// The run of `up` and `down`: takes the lease, loads the state under it, asks `plan` for
+    /// the steps, checks what transactional steps need, and runs them. A refusal from `plan`
+    /// is returned after writing the repairs that loading found (interrupted markers turned
+    /// into records, surplus shared documents removed).
+    async fn run_planned<P>(
+        &self,
+        direction: Direction,
+        fake: bool,
+        plan: P,
+    ) -> Result<Report, Error>
+    where
+        P: FnOnce(&Status) -> Result<Vec<usize>, Error>,
+    {
         self.with_lock(|lease| async move {
             let (status, carry, interrupted) = self.load_locked(&lease).await?;
-            let steps = match self.down_plan(&status, options) {
+            let steps = match plan(&status) {
                 Ok(steps) => steps,
                 Err(refusal) => {
                     self.flush(&lease, carry).await?;
                     return Err(refusal);
                 }
             };
-            if !options.fake {
+            if !fake {
                 self.preflight(&steps).await?;
             }
-            let mut report = self.report(Direction::Down, options.fake, interrupted);
+            let mut report = self.report(direction, fake, interrupted);
             report.ahead = self.note_ahead(&status);
-            self.run_steps(
-                &lease,
-                Direction::Down,
-                &steps,
-                &status,
-                options.fake,
-                carry,
-                &mut report,
-            )
-            .await?;
+            self.run_steps(&lease, direction, &steps, &status, fake, carry, &mut report)
+                .await?;
             Ok(report)
         })
         .await

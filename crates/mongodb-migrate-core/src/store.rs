@@ -444,6 +444,50 @@ fn runner_bson(r: &Runner) -> Bson {
     bson::to_bson(r).unwrap_or(Bson::Null)
 }
 
+/// A successful run of a migration in either direction, as written: the shared document's
+/// `applied`, then the details with what this direction records (`set`), who ran it, how long
+/// it took and its notes. The in-progress marker, any failure record, any backfill checkpoint
+/// and the other direction's field (`unset`) go.
+struct Outcome<'a> {
+    name: &'a str,
+    applied: Bson,
+    set: Document,
+    unset: &'static str,
+    duration_ms: i64,
+    runner: &'a Runner,
+    fake: bool,
+    notes: &'a [String],
+}
+
+impl Outcome<'_> {
+    fn writes(self) -> Vec<Write> {
+        let mut set = self.set;
+        set.insert("duration_ms", self.duration_ms);
+        set.insert("applied_by", runner_bson(self.runner));
+        set.insert("tool", TOOL);
+        set.insert("fake", self.fake);
+        let mut unsets = unset(&field::STARTED);
+        unsets.extend(unset(&field::FAILED));
+        unsets.insert(self.unset, "");
+        // Applied or reverted: a backfill's checkpoint has served its purpose.
+        unsets.insert(field::CHECKPOINTS, "");
+        note_fields(&mut set, &mut unsets, self.notes);
+        vec![
+            // The shared document first: it is the truth both tools read. Reverting keeps it
+            // (`applied: null`), as pymongo-migrate does, and never creates one.
+            Write::State {
+                name: self.name.to_owned(),
+                upsert: self.applied != Bson::Null,
+                update: doc! { "$set": { field::APPLIED: self.applied } },
+            },
+            Write::Details {
+                name: self.name.to_owned(),
+                update: doc! { "$set": set, "$unset": unsets },
+            },
+        ]
+    }
+}
+
 impl Change {
     fn writes(&self, now: bson::DateTime) -> Vec<Write> {
         let details = |name: &str, update: Document| Write::Details {
@@ -472,60 +516,38 @@ impl Change {
                 runner,
                 fake,
                 notes,
-            } => {
-                let mut unsets = unset(&field::STARTED);
-                unsets.extend(unset(&field::FAILED));
-                unsets.insert(field::REVERTED_AT, "");
-                // Applied: a backfill's checkpoint has served its purpose.
-                unsets.insert(field::CHECKPOINTS, "");
-                let mut set = doc! {
+            } => Outcome {
+                name,
+                applied: Bson::DateTime(now),
+                set: doc! {
                     field::CHECKSUM: checksum,
                     field::DEPENDENCIES: dependencies,
                     field::DESCRIPTION: description,
-                    "duration_ms": duration_ms,
-                    "applied_by": runner_bson(runner),
-                    "tool": TOOL,
-                    "fake": fake,
-                };
-                note_fields(&mut set, &mut unsets, notes);
-                vec![
-                    // The shared document first: it is the truth both tools read.
-                    Write::State {
-                        name: name.clone(),
-                        update: doc! { "$set": { field::APPLIED: now } },
-                        upsert: true,
-                    },
-                    details(name, doc! { "$set": set, "$unset": unsets }),
-                ]
+                },
+                unset: field::REVERTED_AT,
+                duration_ms: *duration_ms,
+                runner,
+                fake: *fake,
+                notes,
             }
+            .writes(),
             Change::Reverted {
                 name,
                 duration_ms,
                 runner,
                 fake,
                 notes,
-            } => {
-                let mut unsets = unset(&field::STARTED);
-                unsets.extend(unset(&field::FAILED));
-                unsets.insert(field::CHECKSUM, "");
-                unsets.insert(field::CHECKPOINTS, "");
-                let mut set = doc! {
-                    field::REVERTED_AT: now,
-                    "duration_ms": duration_ms,
-                    "applied_by": runner_bson(runner),
-                    "tool": TOOL,
-                    "fake": fake,
-                };
-                note_fields(&mut set, &mut unsets, notes);
-                vec![
-                    Write::State {
-                        name: name.clone(),
-                        update: doc! { "$set": { field::APPLIED: Bson::Null } },
-                        upsert: false,
-                    },
-                    details(name, doc! { "$set": set, "$unset": unsets }),
-                ]
+            } => Outcome {
+                name,
+                applied: Bson::Null,
+                set: doc! { field::REVERTED_AT: now },
+                unset: field::CHECKSUM,
+                duration_ms: *duration_ms,
+                runner,
+                fake: *fake,
+                notes,
             }
+            .writes(),
             Change::Failed {
                 name,
                 direction,
