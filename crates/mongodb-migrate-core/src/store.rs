@@ -87,13 +87,12 @@ impl WritePath {
 // ---------------------------------------------------------------------------------------------
 // Documents
 
-/// A shared state document, as pymongo-migrate writes it.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+/// A shared state document, as pymongo-migrate writes it (read by [`state_doc`]; written field
+/// by field, `applied` alone, so that its shape stays pymongo-migrate's).
+#[derive(Debug, Clone)]
 pub(crate) struct StateDoc {
-    #[serde(rename = "_id")]
     pub id: Bson,
     pub name: String,
-    #[serde(default)]
     pub applied: Option<bson::DateTime>,
 }
 
@@ -622,19 +621,25 @@ impl Change {
 /// under the lock before it writes, so these are the documents it writes. The filter keeps the
 /// name as well, so a stale `_id` can never touch another migration's document: an upsert would
 /// collide on `_id` instead.
+///
+/// A store that has not loaded the state yet knows no `_id` and filters by name: a chosen `_id`
+/// there could add a second document beside one it never saw.
 #[derive(Debug, Clone, Default)]
-struct StateIds(Arc<Mutex<HashMap<String, Bson>>>);
+struct StateIds(Arc<Mutex<Option<HashMap<String, Bson>>>>);
 
 impl StateIds {
     fn replace(&self, ids: HashMap<String, Bson>) {
-        *self.0.lock().unwrap_or_else(PoisonError::into_inner) = ids;
+        *self.0.lock().unwrap_or_else(PoisonError::into_inner) = Some(ids);
     }
 
     /// The filter of `name`'s shared document. For an upsert of a name without a document, a
     /// fresh `_id` is chosen and kept, so a retry (ours, or a transaction's) inserts one
     /// document, not two.
     fn filter(&self, name: &str, upsert: bool) -> Document {
-        let mut ids = self.0.lock().unwrap_or_else(PoisonError::into_inner);
+        let mut loaded = self.0.lock().unwrap_or_else(PoisonError::into_inner);
+        let Some(ids) = loaded.as_mut() else {
+            return doc! { field::NAME: name };
+        };
         match ids.get(name) {
             Some(id) => doc! { "_id": id.clone(), field::NAME: name },
             None if upsert => {
@@ -1319,6 +1324,8 @@ mod tests {
     #[test]
     fn state_writes_are_addressed_by_the_loaded_id_or_a_chosen_one() {
         let ids = StateIds::default();
+        // Before any load nothing is known: by name, never a chosen `_id`.
+        assert_eq!(ids.filter("0001_a", true), doc! { "name": "0001_a" });
         ids.replace(HashMap::from([("0001_a".to_owned(), Bson::Int32(5))]));
         assert_eq!(
             ids.filter("0001_a", true),
