@@ -3,7 +3,7 @@
 //! A mistake in a migration fails `cargo build` here with located diagnostics: `cargo build` is
 //! the migration lint.
 fn main() {
-    mongo_migrate_build::Builder::new()
+    mongodb_migrate_build::Builder::new()
         .migrations_dir("migrations")
         .emit();
 }

@@ -209,11 +209,14 @@ class Framework:
     label: str
 
     # Two crate layouts, told apart by crates/mongodb-migrate/Cargo.toml:
-    # - new: crates/mongodb-migrate (the facade an app depends on, lib `mongo_migrate`, the `migrate`
-    #   command behind feature `cli`), -core, -cli, and crates/mongodb-migrate-build (lib
-    #   `mongo_migrate_build`); `App::migrations_dir` is gone;
-    # - old: crates/mongo-migrate (`cli` on by default) and crates/mongo-migrate-build.
-    # The library names are the same in both, so migrations and build.rs are too.
+    # - new: crates/mongodb-migrate (the facade an app depends on, the `migrate` command behind
+    #   feature `cli`), -core, -cli, and crates/mongodb-migrate-build; `App::migrations_dir` is
+    #   gone. Its libraries were `mongo_migrate` and `mongo_migrate_build` until the crates'
+    #   rename made them `mongodb_migrate` and `mongodb_migrate_build`: the app renames both
+    #   dependencies to the old names, which every commit of this layout accepts;
+    # - old: crates/mongo-migrate (`cli` on by default) and crates/mongo-migrate-build, libraries
+    #   `mongo_migrate` and `mongo_migrate_build`.
+    # Migrations and build.rs therefore spell `mongo_migrate` for every commit.
 
     @property
     def new_layout(self) -> bool:
@@ -229,8 +232,14 @@ class Framework:
         if self.new_layout:
             runtime = crates / "mongodb-migrate"
             build = crates / "mongodb-migrate-build"
-            runtime_dep = f'mongodb-migrate = {{ path = {json.dumps(str(runtime))}, features = ["cli"] }}'
-            build_dep = f"mongodb-migrate-build = {{ path = {json.dumps(str(build))} }}"
+            runtime_dep = (
+                f'mongo_migrate = {{ package = "mongodb-migrate", path = {json.dumps(str(runtime))}, '
+                'features = ["cli"] }'
+            )
+            build_dep = (
+                f'mongo_migrate_build = {{ package = "mongodb-migrate-build", '
+                f"path = {json.dumps(str(build))} }}"
+            )
         else:
             runtime = crates / "mongo-migrate"
             build = crates / "mongo-migrate-build"

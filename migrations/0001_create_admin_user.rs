@@ -3,7 +3,7 @@
 //! The email is trimmed and lowercased. An existing user with that email is left as it is, and
 //! the downgrade removes the user only if this migration created it (marked by
 //! `markers::insert_if_absent`).
-use mongo_migrate::prelude::*;
+use mongodb_migrate::prelude::*;
 
 use super::common::admin;
 

@@ -2,7 +2,7 @@
 //!
 //! Sets `user_id` on every story and page that has none (absent or null). Content that already
 //! has an author is untouched, and the downgrade restores only what this migration set.
-use mongo_migrate::prelude::*;
+use mongodb_migrate::prelude::*;
 
 use super::common::admin;
 

@@ -3,9 +3,9 @@
 //! A section whose slug already exists is skipped. The downgrade removes only the index and the
 //! sections this migration created, and of those only the ones unchanged since that no story or
 //! page points at; it notes the ones it leaves.
-use mongo_migrate::mongodb::options::IndexOptions;
-use mongo_migrate::mongodb::IndexModel;
-use mongo_migrate::prelude::*;
+use mongodb_migrate::mongodb::options::IndexOptions;
+use mongodb_migrate::mongodb::IndexModel;
+use mongodb_migrate::prelude::*;
 
 pub const NAME: &str = "0003_seed_initial_sections";
 pub const DEPENDENCIES: &[&str] = &["0002_add_user_id_to_content"];

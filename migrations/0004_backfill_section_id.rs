@@ -2,7 +2,7 @@
 //!
 //! Only a missing (absent or null) `section_id` is set. A page whose slug matches no section is
 //! skipped with a warning. The downgrade restores exactly what this migration set.
-use mongo_migrate::prelude::*;
+use mongodb_migrate::prelude::*;
 
 pub const NAME: &str = "0004_backfill_section_id";
 pub const DEPENDENCIES: &[&str] = &["0003_seed_initial_sections"];

@@ -1,5 +1,5 @@
 //! `migrate`: Field Notes' migrations, run by mongodb-migrate. `migrate --help` lists the commands.
 
 fn main() -> std::process::ExitCode {
-    mongo_migrate::cli::App::new(field_notes::MIGRATIONS).run()
+    mongodb_migrate::cli::App::new(field_notes::MIGRATIONS).run()
 }

@@ -1,8 +1,8 @@
 //! Field Notes' own `migrate` binary against a real database: the full up → status → down
 //! cycle on its real migrations, and the ADMIN_EMAIL failure path with its way forward.
 use assert_cmd::Command;
-use mongo_migrate::prelude::*;
-use mongo_migrate::testing::test_database;
+use mongodb_migrate::prelude::*;
+use mongodb_migrate::testing::test_database;
 
 fn migrate(uri: &str) -> Command {
     let mut cmd = Command::cargo_bin("migrate").unwrap();

@@ -7,9 +7,9 @@ mod support;
 
 use assert_cmd::Command;
 use cli_common::{stderr, stdout};
-use mongo_migrate::markers::marker_field;
-use mongo_migrate::prelude::*;
-use mongo_migrate::testing::{state_collections, test_database, DbSnapshot};
+use mongodb_migrate::markers::marker_field;
+use mongodb_migrate::prelude::*;
+use mongodb_migrate::testing::{state_collections, test_database, DbSnapshot};
 
 const M0002: &str = "0002_add_user_id_to_content";
 const M0003: &str = "0003_seed_initial_sections";
@@ -169,7 +169,7 @@ async fn a_renamed_blog_section_is_kept_and_the_note_says_so() {
             "sections: index _id_".to_owned(),
             format!(
                 "sections: document _id {}",
-                mongo_migrate::testing::id_key(&doc! { "_id": &blog })
+                mongodb_migrate::testing::id_key(&doc! { "_id": &blog })
             )
         ]
     );

@@ -1,15 +1,16 @@
-//! Checksum continuity across the crate rename (`mongo-migrate` → `mongodb-migrate`, import
-//! path kept as `mongo_migrate`): Field Notes databases migrated before it hold these values,
-//! and must still pass `check`.
+//! Checksum continuity across the crates' renames (packages `mongo-migrate` → `mongodb-migrate`,
+//! then the import path `mongo_migrate` → `mongodb_migrate`): Field Notes databases migrated
+//! before them hold these values, and must still pass `check`.
 
 mod support;
 
-use mongo_migrate::bson::doc;
-use mongo_migrate::testing::test_database;
-use mongo_migrate::{ChecksumState, Migrator};
+use mongodb_migrate::bson::doc;
+use mongodb_migrate::testing::test_database;
+use mongodb_migrate::{ChecksumState, Migrator};
 
 /// The checksums the binary built before the rename recorded (read from its generated
-/// registry). Untagged: checksum algorithm version 1.
+/// registry), when every migration still said `use mongo_migrate::prelude::*;`. Untagged:
+/// checksum algorithm version 1.
 const RECORDED_BEFORE_THE_RENAME: [(&str, &str); 4] = [
     (
         "0001_create_admin_user",
@@ -46,7 +47,7 @@ async fn a_database_migrated_before_the_rename_passes_check() {
     migrator.up().await.expect("up");
     // The details records as the earlier binary wrote them.
     let details =
-        t.db.collection::<mongo_migrate::bson::Document>("pymongo_migrate_details");
+        t.db.collection::<mongodb_migrate::bson::Document>("pymongo_migrate_details");
     for (name, checksum) in RECORDED_BEFORE_THE_RENAME {
         details
             .update_one(
@@ -77,7 +78,7 @@ async fn a_checksum_of_a_later_algorithm_is_not_drift_for_this_binary() {
         .up()
         .await
         .expect("up");
-    t.db.collection::<mongo_migrate::bson::Document>("pymongo_migrate_details")
+    t.db.collection::<mongodb_migrate::bson::Document>("pymongo_migrate_details")
         .update_one(
             doc! { "_id": "0002_add_user_id_to_content" },
             doc! { "$set": { "checksum": "v2:computed-by-a-later-algorithm" } },
@@ -113,4 +114,82 @@ async fn a_checksum_of_a_later_algorithm_is_not_drift_for_this_binary() {
         doc["migrations"][1]["checksum_state"], "other_algorithm",
         "{doc}"
     );
+}
+
+/// The state exactly as `migrate up` of a binary built before the import path's rename (commit
+/// 0f6a99a, `use mongo_migrate::prelude::*;` in every migration) wrote it, read back from the
+/// database: `check` of this binary, whose migrations say `use mongodb_migrate::…`, passes.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_database_an_older_binary_migrated_passes_check_with_the_renamed_files() {
+    use mongodb_migrate::bson::{Bson, Document};
+    let t = test_database("checksum_pre_rename").await;
+    let recorded: serde_json::Value =
+        serde_json::from_str(include_str!("fixtures/pre_rename_state.json"))
+            .expect("the recorded state is JSON");
+    for collection in ["pymongo_migrate", "pymongo_migrate_details"] {
+        let docs: Vec<Document> = recorded[collection]
+            .as_array()
+            .expect("a list of documents")
+            .iter()
+            .map(
+                |d| match Bson::try_from(d.clone()).expect("extended JSON") {
+                    Bson::Document(d) => d,
+                    other => panic!("not a document: {other}"),
+                },
+            )
+            .collect();
+        assert_eq!(docs.len(), 4, "{collection}");
+        t.db.collection::<Document>(collection)
+            .insert_many(docs)
+            .await
+            .expect("insert the recorded state");
+    }
+    let details = recorded["pymongo_migrate_details"]
+        .as_array()
+        .expect("details");
+    assert!(
+        details.iter().all(|d| d["tool"] == "mongo-migrate 0.1.0"),
+        "{details:?}"
+    );
+    for m in field_notes::MIGRATIONS {
+        let source = std::fs::read_to_string(format!(
+            "{}/migrations/{}.rs",
+            env!("CARGO_MANIFEST_DIR"),
+            m.name
+        ))
+        .expect("the migration's file");
+        assert!(
+            source.contains("use mongodb_migrate::prelude::*;"),
+            "{}",
+            m.name
+        );
+        assert!(!source.contains("mongo_migrate::"), "{}", m.name);
+    }
+    let migrate = |args: &[&str]| {
+        assert_cmd::Command::cargo_bin("migrate")
+            .expect("binary")
+            .env("MONGO_URI", &t.uri)
+            .env("NO_COLOR", "1")
+            .current_dir(std::env::temp_dir())
+            .args(args)
+            .output()
+            .expect("run")
+    };
+    let check = migrate(&["check"]);
+    assert_eq!(
+        check.status.code(),
+        Some(0),
+        "{}{}",
+        String::from_utf8_lossy(&check.stdout),
+        String::from_utf8_lossy(&check.stderr)
+    );
+    let json = migrate(&["status", "--format", "json"]);
+    let doc: serde_json::Value = serde_json::from_slice(&json.stdout).expect("json");
+    let states: Vec<&serde_json::Value> = doc["migrations"]
+        .as_array()
+        .expect("migrations")
+        .iter()
+        .map(|m| &m["checksum_state"])
+        .collect();
+    assert_eq!(states, ["matches"; 4], "{doc}");
 }

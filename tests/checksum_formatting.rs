@@ -34,7 +34,7 @@ fn rustfmt_at_any_width_keeps_every_checksum() {
     let mut checked = 0;
     for migration in field_notes::MIGRATIONS {
         let source = std::fs::read_to_string(dir.join(format!("{}.rs", migration.name))).unwrap();
-        let recorded = mongo_migrate_build::checksum_source(&source).unwrap();
+        let recorded = mongodb_migrate_build::checksum_source(&source).unwrap();
         assert_eq!(recorded, migration.checksum);
         let mut variants = 0;
         for width in [40, 60, 80, 140, 200] {
@@ -43,7 +43,7 @@ fn rustfmt_at_any_width_keeps_every_checksum() {
                 variants += 1;
             }
             assert_eq!(
-                mongo_migrate_build::checksum_source(&formatted).unwrap(),
+                mongodb_migrate_build::checksum_source(&formatted).unwrap(),
                 recorded,
                 "{} reformatted at max_width={width} reads as changed:\n{formatted}",
                 migration.name

@@ -10,10 +10,10 @@ use std::time::{Duration, Instant};
 
 use cli_common::{code, migrate, run, stderr, stdout};
 use futures::TryStreamExt;
-use mongo_migrate::bson::{doc, Document};
-use mongo_migrate::cli::exit_code;
-use mongo_migrate::mongodb::Database;
-use mongo_migrate::testing::test_database;
+use mongodb_migrate::bson::{doc, Document};
+use mongodb_migrate::cli::exit_code;
+use mongodb_migrate::mongodb::Database;
+use mongodb_migrate::testing::test_database;
 use mongodb_migrate_test_support::{FixtureBuild, FixtureCrate};
 
 const ITEMS: i32 = 1_000;

@@ -4,8 +4,8 @@
 mod cli_common;
 
 use cli_common::{code, counter_app, migrate, redact, run, stderr, stdout};
-use mongo_migrate::cli::exit_code;
-use mongo_migrate::testing::test_database;
+use mongodb_migrate::cli::exit_code;
+use mongodb_migrate::testing::test_database;
 
 #[test]
 fn every_subcommand_explains_itself() {
@@ -196,7 +196,7 @@ async fn dry_run_prints_the_order_and_writes_nothing() {
 
     let o = run(migrate(app, &t.uri).args(["up", "--to", "0002_slow"]));
     assert_eq!(code(&o), 0);
-    let before = mongo_migrate::testing::DbSnapshot::take(&t.db, &[])
+    let before = mongodb_migrate::testing::DbSnapshot::take(&t.db, &[])
         .await
         .expect("snapshot");
     let o = run(migrate(app, &t.uri).args(["down", "--to", "zero", "--dry-run"]));
@@ -204,7 +204,7 @@ async fn dry_run_prints_the_order_and_writes_nothing() {
         stdout(&o),
         "Dry run: would roll back 2 migrations, in this order:\n  0002_slow\n  0001_first\nNothing was written.\n"
     );
-    let after = mongo_migrate::testing::DbSnapshot::take(&t.db, &[])
+    let after = mongodb_migrate::testing::DbSnapshot::take(&t.db, &[])
         .await
         .expect("snapshot");
     assert!(before.diff(&after).is_empty(), "{:?}", before.diff(&after));
@@ -242,9 +242,9 @@ async fn fake_and_graph_through_the_binary() {
         "{graph}"
     );
     // Mermaid, styled as the DOT output; a name from the database is escaped.
-    t.db.collection::<mongo_migrate::bson::Document>("pymongo_migrate")
-        .insert_one(mongo_migrate::bson::doc! {
-            "name": "0009_\"odd\" <name>", "applied": mongo_migrate::bson::DateTime::now(),
+    t.db.collection::<mongodb_migrate::bson::Document>("pymongo_migrate")
+        .insert_one(mongodb_migrate::bson::doc! {
+            "name": "0009_\"odd\" <name>", "applied": mongodb_migrate::bson::DateTime::now(),
         })
         .await
         .expect("an unknown migration");
@@ -256,8 +256,8 @@ async fn fake_and_graph_through_the_binary() {
         .env_remove("MONGO_URI")
         .args(["graph", "--format", "mermaid"])));
     insta::assert_snapshot!("graph_mermaid_offline", offline);
-    t.db.collection::<mongo_migrate::bson::Document>("pymongo_migrate")
-        .delete_one(mongo_migrate::bson::doc! { "name": "0009_\"odd\" <name>" })
+    t.db.collection::<mongodb_migrate::bson::Document>("pymongo_migrate")
+        .delete_one(mongodb_migrate::bson::doc! { "name": "0009_\"odd\" <name>" })
         .await
         .expect("remove it");
     let o = run(migrate(app, &t.uri).args(["down", "--fake", "--steps", "2"]));

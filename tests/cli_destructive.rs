@@ -8,9 +8,9 @@ use std::path::Path;
 use std::sync::OnceLock;
 
 use cli_common::{code, migrate, run, stderr, stdout};
-use mongo_migrate::bson::{doc, Document};
-use mongo_migrate::cli::exit_code;
-use mongo_migrate::testing::test_database;
+use mongodb_migrate::bson::{doc, Document};
+use mongodb_migrate::cli::exit_code;
+use mongodb_migrate::testing::test_database;
 use mongodb_migrate_test_support::{FixtureBuild, FixtureCrate};
 
 fn app() -> &'static FixtureBuild {

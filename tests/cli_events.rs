@@ -4,8 +4,8 @@
 mod cli_common;
 
 use cli_common::{code, counter_app, migrate, run, stderr, stdout};
-use mongo_migrate::cli::exit_code;
-use mongo_migrate::testing::test_database;
+use mongodb_migrate::cli::exit_code;
+use mongodb_migrate::testing::test_database;
 use serde_json::Value;
 
 fn events(text: &str) -> Vec<Value> {
@@ -22,7 +22,7 @@ async fn up_and_down_emit_one_json_event_per_line() {
     assert_eq!(code(&up), 0, "{}", stderr(&up));
     let lines = events(&stdout(&up));
     for e in &lines {
-        assert_eq!(e["schema"], "mongo-migrate/event/v1", "{e}");
+        assert_eq!(e["schema"], "mongodb-migrate/event/v1", "{e}");
         assert_eq!(e["database"], t.name(), "{e}");
         assert!(e["at"].is_string(), "{e}");
     }

@@ -4,8 +4,8 @@
 mod cli_common;
 
 use cli_common::{code, counter_source, migrate, run, stderr, stdout};
-use mongo_migrate::cli::exit_code;
-use mongo_migrate::testing::test_database;
+use mongodb_migrate::cli::exit_code;
+use mongodb_migrate::testing::test_database;
 use mongodb_migrate_test_support::{scaffold_command, FixtureCrate};
 
 #[tokio::test(flavor = "multi_thread")]
@@ -50,7 +50,7 @@ async fn new_writes_a_migration_that_builds_and_merge_fixes_two_heads() {
     // A second branch also depends on 0003: two heads break the build.
     app.write(
         "migrations/0005_other_branch.rs",
-        "//! Another branch.\nuse mongo_migrate::prelude::*;\n\npub const NAME: &str = \"0005_other_branch\";\npub const DEPENDENCIES: &[&str] = &[\"0003_flaky\"];\n\npub async fn upgrade(_db: &Database) -> Result<()> {\n    Ok(())\n}\n\npub async fn downgrade(_db: &Database) -> Result<()> {\n    Ok(())\n}\n",
+        "//! Another branch.\nuse mongodb_migrate::prelude::*;\n\npub const NAME: &str = \"0005_other_branch\";\npub const DEPENDENCIES: &[&str] = &[\"0003_flaky\"];\n\npub async fn upgrade(_db: &Database) -> Result<()> {\n    Ok(())\n}\n\npub async fn downgrade(_db: &Database) -> Result<()> {\n    Ok(())\n}\n",
     );
     let broken = app.rebuild();
     assert!(!broken.success, "two heads must not build");
@@ -166,9 +166,9 @@ async fn an_edited_migration_is_drift_but_reformatting_is_not() {
         stderr(&not_changed)
     );
     let details =
-        t.db.collection::<mongo_migrate::bson::Document>("pymongo_migrate_details");
+        t.db.collection::<mongodb_migrate::bson::Document>("pymongo_migrate_details");
     let before = details
-        .find_one(mongo_migrate::bson::doc! { "_id": "0002_slow" })
+        .find_one(mongodb_migrate::bson::doc! { "_id": "0002_slow" })
         .await
         .expect("read")
         .expect("details");
@@ -180,7 +180,7 @@ async fn an_edited_migration_is_drift_but_reformatting_is_not() {
         stdout(&accepted)
     );
     let after = details
-        .find_one(mongo_migrate::bson::doc! { "_id": "0002_slow" })
+        .find_one(mongodb_migrate::bson::doc! { "_id": "0002_slow" })
         .await
         .expect("read")
         .expect("details");
@@ -236,8 +236,8 @@ async fn unknown_migrations_get_their_own_heading_and_block_up_and_down() {
     let t = test_database("cli_unknown").await;
     let up = run(migrate(app, &t.uri).arg("up"));
     assert_eq!(code(&up), 0);
-    t.db.collection::<mongo_migrate::bson::Document>("pymongo_migrate")
-        .insert_one(mongo_migrate::bson::doc! { "name": "0009_newer", "applied": mongo_migrate::bson::DateTime::now() })
+    t.db.collection::<mongodb_migrate::bson::Document>("pymongo_migrate")
+        .insert_one(mongodb_migrate::bson::doc! { "name": "0009_newer", "applied": mongodb_migrate::bson::DateTime::now() })
         .await
         .expect("insert");
     let status = stdout(&run(migrate(app, &t.uri).arg("status")));

@@ -7,11 +7,11 @@ use std::process::{Child, Stdio};
 use std::time::{Duration, Instant};
 
 use cli_common::{code, counter_app, migrate, run, stderr, stdout};
-use mongo_migrate::bson::{doc, Document};
-use mongo_migrate::cli::exit_code;
-use mongo_migrate::lock::LeaseLock;
-use mongo_migrate::mongodb::Database;
-use mongo_migrate::testing::test_database;
+use mongodb_migrate::bson::{doc, Document};
+use mongodb_migrate::cli::exit_code;
+use mongodb_migrate::lock::LeaseLock;
+use mongodb_migrate::mongodb::Database;
+use mongodb_migrate::testing::test_database;
 
 fn signal(child: &Child, sig: &str) {
     let sent = std::process::Command::new("kill")
@@ -193,7 +193,7 @@ async fn failing_renewals_stop_the_runner_before_its_lease_ends() {
         .spawn()
         .expect("spawn");
     // Let it reach the slow migration.
-    let client = mongo_migrate::mongodb::Client::with_uri_str(&uri)
+    let client = mongodb_migrate::mongodb::Client::with_uri_str(&uri)
         .await
         .expect("client");
     let db = client.database("fence_renewals");
@@ -396,8 +396,8 @@ async fn an_older_binarys_lock_document_is_respected_both_ways() {
     let t = test_database("fence_mixed_versions").await;
     let lock = t.db.collection::<Document>("pymongo_migrate_lock");
     // A lease held by an older binary: its document has no `released_at` and an owner.
-    let now = mongo_migrate::bson::DateTime::now();
-    let later = mongo_migrate::bson::DateTime::from_millis(now.timestamp_millis() + 60_000);
+    let now = mongodb_migrate::bson::DateTime::now();
+    let later = mongodb_migrate::bson::DateTime::from_millis(now.timestamp_millis() + 60_000);
     lock.insert_one(doc! {
         "_id": "migrate",
         "owner": { "host": "old-host", "pid": 4242_i64, "token": "old-token" },
@@ -428,12 +428,12 @@ async fn an_older_binarys_lock_document_is_respected_both_ways() {
         .expect("the document stays");
     assert_eq!(
         released.get("owner"),
-        Some(&mongo_migrate::bson::Bson::Null)
+        Some(&mongodb_migrate::bson::Bson::Null)
     );
     let taken = lock
         .update_one(
             doc! { "_id": "migrate", "$or": [
-                { "expires_at": { "$lt": mongo_migrate::bson::DateTime::now() } },
+                { "expires_at": { "$lt": mongodb_migrate::bson::DateTime::now() } },
                 { "owner.token": "old-token" },
             ] },
             doc! { "$set": {

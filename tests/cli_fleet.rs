@@ -5,10 +5,10 @@ mod cli_common;
 use std::process::Stdio;
 
 use cli_common::{code, counter_app, migrate, run, stderr, stdout};
-use mongo_migrate::bson::{doc, Document};
-use mongo_migrate::cli::exit_code;
-use mongo_migrate::mongodb::{Client, Database};
-use mongo_migrate::testing::test_server_uri;
+use mongodb_migrate::bson::{doc, Document};
+use mongodb_migrate::cli::exit_code;
+use mongodb_migrate::mongodb::{Client, Database};
+use mongodb_migrate::testing::test_server_uri;
 
 const N: usize = 20;
 

@@ -7,9 +7,9 @@ use std::process::Stdio;
 use std::time::Duration;
 
 use cli_common::{code, counter_app, counters, migrate, run, stderr, stdout};
-use mongo_migrate::bson::{doc, Document};
-use mongo_migrate::cli::exit_code;
-use mongo_migrate::testing::test_database;
+use mongodb_migrate::bson::{doc, Document};
+use mongodb_migrate::cli::exit_code;
+use mongodb_migrate::testing::test_database;
 
 #[tokio::test(flavor = "multi_thread")]
 async fn eight_concurrent_processes_apply_each_migration_exactly_once() {
@@ -263,7 +263,10 @@ async fn up_status_down_status_through_the_binary() {
             .await
             .expect("read")
             .expect("kept");
-    assert_eq!(state.get("applied"), Some(&mongo_migrate::bson::Bson::Null));
+    assert_eq!(
+        state.get("applied"),
+        Some(&mongodb_migrate::bson::Bson::Null)
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -271,7 +274,7 @@ async fn a_held_lock_times_out_with_its_own_code_and_unlock_shows_the_holder() {
     let app = counter_app();
     let t = test_database("cli_lock_timeout").await;
     let lock =
-        mongo_migrate::lock::LeaseLock::new(&t.db, "pymongo_migrate", Duration::from_secs(60));
+        mongodb_migrate::lock::LeaseLock::new(&t.db, "pymongo_migrate", Duration::from_secs(60));
     lock.try_acquire().await.expect("hold the lock");
     let waited = run(migrate(app, &t.uri).args(["--lock-timeout", "1s", "up"]));
     assert_eq!(code(&waited), i32::from(exit_code::LOCK_NOT_ACQUIRED));

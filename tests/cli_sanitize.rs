@@ -5,8 +5,8 @@
 mod cli_common;
 
 use cli_common::{counter_app, migrate, run, stderr, stdout};
-use mongo_migrate::bson::{doc, DateTime, Document};
-use mongo_migrate::testing::test_database;
+use mongodb_migrate::bson::{doc, DateTime, Document};
+use mongodb_migrate::testing::test_database;
 
 const EVIL_NAME: &str = "0009_\u{1b}[31mred\"quoted\"\nnext";
 const EVIL_ERROR: &str = "boom \u{1b}[2J cleared \u{202e}reversed";

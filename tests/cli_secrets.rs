@@ -6,9 +6,9 @@ mod cli_common;
 
 use cli_common::{code, counter_app, migrate, run, stderr, stdout};
 use futures::TryStreamExt;
-use mongo_migrate::bson::{doc, Document};
-use mongo_migrate::cli::exit_code;
-use mongo_migrate::testing::test_database;
+use mongodb_migrate::bson::{doc, Document};
+use mongodb_migrate::cli::exit_code;
+use mongodb_migrate::testing::test_database;
 
 const PASSWORD: &str = "pa/ss?w@rd$x:y";
 

@@ -11,11 +11,11 @@ use std::sync::OnceLock;
 
 use cli_common::{code, migrate, run, stderr, stdout};
 use futures::TryStreamExt;
-use mongo_migrate::bson::{doc, Document};
-use mongo_migrate::cli::exit_code;
-use mongo_migrate::mongodb::{Client, Database};
-use mongo_migrate::testing::test_database;
-use mongo_migrate::transaction;
+use mongodb_migrate::bson::{doc, Document};
+use mongodb_migrate::cli::exit_code;
+use mongodb_migrate::mongodb::{Client, Database};
+use mongodb_migrate::testing::test_database;
+use mongodb_migrate::transaction;
 use mongodb_migrate_test_support::{FixtureBuild, FixtureCrate};
 
 fn tx_app() -> &'static FixtureBuild {
@@ -157,7 +157,7 @@ fn plan_shows_which_migrations_are_transactional() {
     let o = run(tx_migrate("mongodb://127.0.0.1:9/unused").args(["plan", "--format", "json"]));
     assert_eq!(code(&o), 0, "{}", explain(&o));
     let plan: serde_json::Value = serde_json::from_slice(&o.stdout).expect("plan JSON");
-    assert_eq!(plan["schema"], "mongo-migrate/plan/v1");
+    assert_eq!(plan["schema"], "mongodb-migrate/plan/v1");
     let flags: Vec<(&str, bool)> = plan["migrations"]
         .as_array()
         .expect("migrations")

@@ -6,9 +6,9 @@ mod cli_common;
 use std::sync::OnceLock;
 
 use cli_common::{code, counter_app, counter_source, migrate, run, stderr, stdout};
-use mongo_migrate::bson::{doc, DateTime, Document};
-use mongo_migrate::cli::exit_code;
-use mongo_migrate::testing::test_database;
+use mongodb_migrate::bson::{doc, DateTime, Document};
+use mongodb_migrate::cli::exit_code;
+use mongodb_migrate::testing::test_database;
 use mongodb_migrate_test_support::{FixtureBuild, FixtureCrate};
 
 /// The counter app with one more migration, `0004_newer` ← `0003_flaky`.
@@ -20,7 +20,7 @@ fn newer_app() -> &'static FixtureBuild {
             .file(
                 "migrations/0004_newer.rs",
                 r#"//! A newer binary's migration.
-use mongo_migrate::prelude::*;
+use mongodb_migrate::prelude::*;
 
 use super::common::counter;
 
@@ -132,7 +132,7 @@ async fn unknown_migrations_that_do_not_extend_the_plan_are_refused_as_before() 
         .expect("insert");
     details
         .insert_one(doc! {
-            "_id": "0005_other_branch", "checksum": "x", "tool": "mongo-migrate 9",
+            "_id": "0005_other_branch", "checksum": "x", "tool": "mongo-migrate 0.1.0",
             "dependencies": ["0004_not_here"],
         })
         .await

@@ -8,8 +8,8 @@ use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 use cli_common::{code, counter_app, migrate, run, stderr, stdout};
-use mongo_migrate::cli::exit_code;
-use mongo_migrate::testing::test_database;
+use mongodb_migrate::cli::exit_code;
+use mongodb_migrate::testing::test_database;
 
 #[tokio::test(flavor = "multi_thread")]
 async fn wait_blocks_until_the_job_has_applied_everything() {

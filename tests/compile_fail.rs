@@ -188,7 +188,7 @@ fn rustc_type_errors_point_at_the_migration_file() {
 /// two-heads build.
 #[test]
 fn scaffolded_migrations_build_and_merge_repairs_two_heads() {
-    use mongo_migrate_build::scaffold::{create, create_merge};
+    use mongodb_migrate_build::scaffold::{create, create_merge};
     let temp = tempfile::tempdir().expect("temp dir");
     let dir = temp.path().join("migrations");
     create(&dir, "create_users").expect("new");
@@ -227,11 +227,11 @@ fn a_runtime_of_another_registry_format_fails_with_one_message() {
         .copy_dir(root().join("tests/fixtures/apps/counter"))
         .file(
             "build.rs",
-            "fn main() {\n    mongo_migrate_build::Builder::new().runtime_crate(\"crate::skewed\").emit();\n}\n",
+            "fn main() {\n    mongodb_migrate_build::Builder::new().runtime_crate(\"crate::skewed\").emit();\n}\n",
         )
         .file(
             "src/main.rs",
-            "mod skewed {\n    pub use mongo_migrate::*;\n    /// A runtime of a later registry format.\n    pub const REGISTRY_FORMAT: u32 = 2;\n}\ninclude!(concat!(env!(\"OUT_DIR\"), \"/registry.rs\"));\nfn main() {\n    let _ = MIGRATIONS;\n}\n",
+            "mod skewed {\n    pub use mongodb_migrate::*;\n    /// A runtime of a later registry format.\n    pub const REGISTRY_FORMAT: u32 = 2;\n}\ninclude!(concat!(env!(\"OUT_DIR\"), \"/registry.rs\"));\nfn main() {\n    let _ = MIGRATIONS;\n}\n",
         )
         .build();
     assert!(!build.success, "{}", build.stderr);

@@ -1,6 +1,6 @@
 //! The test database is real: connect, write, read back.
-use mongo_migrate::prelude::*;
-use mongo_migrate::testing::test_database;
+use mongodb_migrate::prelude::*;
+use mongodb_migrate::testing::test_database;
 
 #[tokio::test]
 async fn connects_writes_and_reads_back() {

@@ -1,9 +1,9 @@
 //! The data effects of each Field Notes migration on the seeded fixture.
 mod support;
 
-use mongo_migrate::prelude::*;
-use mongo_migrate::testing::{test_database, DbSnapshot};
-use mongo_migrate::Migration;
+use mongodb_migrate::prelude::*;
+use mongodb_migrate::testing::{test_database, DbSnapshot};
+use mongodb_migrate::Migration;
 
 fn migration(name: &str) -> &'static Migration {
     field_notes::MIGRATIONS
@@ -221,10 +221,10 @@ async fn an_existing_unique_slug_index_is_kept_and_never_dropped() {
     support::admin_env();
     let t = test_database("m0003_index").await;
     let sections = t.db.collection::<Document>("sections");
-    let index = mongo_migrate::mongodb::IndexModel::builder()
+    let index = mongodb_migrate::mongodb::IndexModel::builder()
         .keys(doc! { "slug": 1 })
         .options(
-            mongo_migrate::mongodb::options::IndexOptions::builder()
+            mongodb_migrate::mongodb::options::IndexOptions::builder()
                 .name("my_slug".to_owned())
                 .unique(true)
                 .build(),
@@ -335,7 +335,7 @@ async fn markers_record_what_was_there_and_what_was_written() {
     ] {
         up(&t.db, name).await;
     }
-    let marker = |name: &str| mongo_migrate::markers::marker_field(name);
+    let marker = |name: &str| mongodb_migrate::markers::marker_field(name);
     let admin = admin(&t.db).await;
     let admin_id = admin.get_object_id("_id").unwrap();
     let m0002 = marker("0002_add_user_id_to_content");

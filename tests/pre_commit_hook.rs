@@ -5,7 +5,7 @@ use std::process::{Command, Output};
 use mongodb_migrate_test_support::FixtureCrate;
 
 const GOOD: &str = r#"//! First.
-use mongo_migrate::prelude::*;
+use mongodb_migrate::prelude::*;
 
 pub const NAME: &str = "0001_first";
 pub const DEPENDENCIES: &[&str] = &[];

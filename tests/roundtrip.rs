@@ -5,11 +5,11 @@
 mod support;
 
 /// 0001 reads ADMIN_EMAIL.
-async fn setup(_db: &mongo_migrate::mongodb::Database) {
+async fn setup(_db: &mongodb_migrate::mongodb::Database) {
     support::admin_env();
 }
 
-mongo_migrate::round_trip_tests!(
+mongodb_migrate::round_trip_tests!(
     field_notes::MIGRATIONS,
     setup = setup,
     seed = support::seed,

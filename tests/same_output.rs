@@ -5,7 +5,7 @@ use std::path::Path;
 #[test]
 fn the_compiled_registry_equals_the_plan_resolved_from_disk() {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("migrations");
-    let plan = mongo_migrate_build::resolve(&dir)
+    let plan = mongodb_migrate_build::resolve(&dir)
         .unwrap_or_else(|report| panic!("{}", report.render(false)));
     let compiled: Vec<_> = field_notes::MIGRATIONS
         .iter()

@@ -17,7 +17,7 @@ struct Home {
 
 impl Home {
     fn new() -> Home {
-        // The venv is installed by the harness (mongo_migrate::testing) or `make test`.
+        // The venv is installed by the harness (mongodb_migrate::testing) or `make test`.
         let out = Command::new(root().join("scripts/dev-db"))
             .arg("install")
             .output()

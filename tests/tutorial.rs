@@ -6,8 +6,8 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::OnceLock;
 
-use mongo_migrate::prelude::*;
-use mongo_migrate::testing::test_database;
+use mongodb_migrate::prelude::*;
+use mongodb_migrate::testing::test_database;
 use mongodb_migrate_test_support::{FixtureBuild, FixtureCrate};
 
 const MARKER: &str = "<!-- tutorial: migrations/0005_add_featured_flag.rs -->";
@@ -78,8 +78,8 @@ const ROUND_TRIP: &str = r#"//! The round-trip harness over the tutorial's plan,
 mod registry;
 mod support;
 
-use mongo_migrate::prelude::*;
-use mongo_migrate::BoxFuture;
+use mongodb_migrate::prelude::*;
+use mongodb_migrate::BoxFuture;
 
 fn seed(db: &Database) -> BoxFuture<'_, ()> {
     Box::pin(async move {
@@ -102,7 +102,7 @@ fn app_writes(db: &Database) -> BoxFuture<'_, ()> {
 
 fn main() {
     support::admin_env();
-    mongo_migrate::testing::round_trip_test(
+    mongodb_migrate::testing::round_trip_test(
         "tutorial_app_writes",
         registry::MIGRATIONS,
         &[seed],

@@ -1,7 +1,7 @@
 //! Tells the app's build script (through `DEP_MONGODB_MIGRATE_*`) which registry format this
 //! runtime reads, so `mongodb-migrate-build` reports a version skew before generating code.
 
-/// Must equal `mongo_migrate_core::REGISTRY_FORMAT` (a test checks it): a build script cannot
+/// Must equal `mongodb_migrate_core::REGISTRY_FORMAT` (a test checks it): a build script cannot
 /// link the runtime.
 const REGISTRY_FORMAT: u32 = 1;
 

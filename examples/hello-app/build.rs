@@ -1,3 +1,3 @@
 fn main() {
-    mongo_migrate_build::Builder::new().emit();
+    mongodb_migrate_build::Builder::new().emit();
 }

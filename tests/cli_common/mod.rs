@@ -7,8 +7,8 @@ use std::process::{Command, Output};
 use std::sync::OnceLock;
 
 use futures::TryStreamExt;
-use mongo_migrate::bson::{doc, Document};
-use mongo_migrate::mongodb::Database;
+use mongodb_migrate::bson::{doc, Document};
+use mongodb_migrate::mongodb::Database;
 use mongodb_migrate_test_support::{FixtureBuild, FixtureCrate};
 
 /// The fixture app's source directory.
@@ -75,7 +75,7 @@ pub fn code(o: &Output) -> i32 {
 
 /// Whether nobody holds the lock: its document is absent, or released (no owner).
 pub async fn lock_free(db: &Database) -> bool {
-    use mongo_migrate::bson::{doc, Bson, Document};
+    use mongodb_migrate::bson::{doc, Bson, Document};
     db.collection::<Document>("pymongo_migrate_lock")
         .find_one(doc! {})
         .await

@@ -3,7 +3,7 @@
 
 use std::sync::Once;
 
-use mongo_migrate::prelude::*;
+use mongodb_migrate::prelude::*;
 
 /// The admin email every test uses.
 pub const ADMIN_EMAIL: &str = "admin@field-notes.test";

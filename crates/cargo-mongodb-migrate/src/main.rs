@@ -77,11 +77,11 @@ fn main() -> ExitCode {
     let Command::New(new) = cli.command;
     let dir = cli.migrations_dir;
     let created = if new.merge {
-        mongo_migrate_build::scaffold::create_merge(&dir, new.name.as_deref())
+        mongodb_migrate_build::scaffold::create_merge(&dir, new.name.as_deref())
     } else {
         // clap requires NAME without --merge.
         let name = new.name.as_deref().unwrap_or_default();
-        mongo_migrate_build::scaffold::create(&dir, name)
+        mongodb_migrate_build::scaffold::create(&dir, name)
     };
     match created {
         Ok(path) => {

@@ -25,7 +25,7 @@ fn migration(seq: usize, deps: &[usize]) -> (String, String) {
         r#"//! Change number {seq}: set a field on every story.
 //!
 //! Generated for the benchmark.
-use mongo_migrate::prelude::*;
+use mongodb_migrate::prelude::*;
 
 pub const NAME: &str = "{name}";
 pub const DEPENDENCIES: &[&str] = &[{deps}];
@@ -84,8 +84,8 @@ fn read_only(dir: &Path) -> usize {
 }
 
 fn full_pass(dir: &Path) -> usize {
-    let plan = mongo_migrate_build::resolve(dir).unwrap_or_else(|r| panic!("{r}"));
-    mongo_migrate_build::generate(&plan, "::mongo_migrate", "migrations/")
+    let plan = mongodb_migrate_build::resolve(dir).unwrap_or_else(|r| panic!("{r}"));
+    mongodb_migrate_build::generate(&plan, "::mongodb_migrate", "migrations/")
         .expect("generate")
         .len()
 }
@@ -98,10 +98,18 @@ fn lint(dir: &Path) -> (Duration, Duration) {
         .map(|e| std::fs::read_to_string(e.expect("entry").path()).expect("read"))
         .map(|text| syn::parse_file(&text).expect("parses"))
         .collect();
-    let findings: usize = files.iter().map(mongo_migrate_build::count_findings).sum();
+    let findings: usize = files
+        .iter()
+        .map(mongodb_migrate_build::count_findings)
+        .sum();
     // The generated migrations are clean, or the full pass above would have failed.
     assert_eq!(findings, 0);
-    measure(|| files.iter().map(mongo_migrate_build::count_findings).sum())
+    measure(|| {
+        files
+            .iter()
+            .map(mongodb_migrate_build::count_findings)
+            .sum()
+    })
 }
 
 fn measure(mut f: impl FnMut() -> usize) -> (Duration, Duration) {
@@ -141,10 +149,11 @@ fn main() {
         let (pass_best, pass_median) = measure(|| full_pass(&dir));
         if std::env::var_os("BENCH_PHASES").is_some() {
             let (r, _) =
-                measure(|| mongo_migrate_build::resolve(&dir).map_or(0, |p| p.migrations.len()));
-            let plan = mongo_migrate_build::resolve(&dir).expect("plan");
+                measure(|| mongodb_migrate_build::resolve(&dir).map_or(0, |p| p.migrations.len()));
+            let plan = mongodb_migrate_build::resolve(&dir).expect("plan");
             let (g, _) = measure(|| {
-                mongo_migrate_build::generate(&plan, "::mongo_migrate", "m/").map_or(0, |s| s.len())
+                mongodb_migrate_build::generate(&plan, "::mongodb_migrate", "m/")
+                    .map_or(0, |s| s.len())
             });
             let texts: Vec<String> = std::fs::read_dir(&dir)
                 .expect("dir")
@@ -153,7 +162,7 @@ fn main() {
             let (c, _) = measure(|| {
                 texts
                     .iter()
-                    .map(|t| mongo_migrate_build::checksum_source(t).map_or(0, |s| s.len()))
+                    .map(|t| mongodb_migrate_build::checksum_source(t).map_or(0, |s| s.len()))
                     .sum()
             });
             let (l, _) = measure(|| {
@@ -229,7 +238,7 @@ fn incremental() {
     std::fs::copy(workspace.join("Cargo.lock"), krate.join("Cargo.lock")).expect("lock");
     std::fs::write(
         krate.join("build.rs"),
-        "fn main() { mongo_migrate_build::Builder::new().migrations_dir(\"migrations\").emit(); }\n",
+        "fn main() { mongodb_migrate_build::Builder::new().migrations_dir(\"migrations\").emit(); }\n",
     )
     .expect("build.rs");
     std::fs::write(

@@ -1452,7 +1452,7 @@ mod tests {
     /// The ids found in a migration with these bodies (and extra items).
     fn found(items: &str) -> Vec<&'static str> {
         let text = format!(
-            "use mongo_migrate::prelude::*;\npub const NAME: &str = \"0001_a\";\npub const DEPENDENCIES: &[&str] = &[];\n{items}\n"
+            "use mongodb_migrate::prelude::*;\npub const NAME: &str = \"0001_a\";\npub const DEPENDENCIES: &[&str] = &[];\n{items}\n"
         );
         let file = syn::parse_file(&text).expect("valid Rust");
         analyze(&file, text.contains("TRANSACTIONAL"))

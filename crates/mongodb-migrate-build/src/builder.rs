@@ -5,6 +5,7 @@ use std::path::{Path, PathBuf};
 
 use crate::codegen::{generate, GenerateError};
 use crate::diagnostic::Report;
+use crate::framework::Framework;
 use crate::plan::Plan;
 use crate::resolve::{check, display_prefix, load};
 
@@ -71,18 +72,19 @@ fn check_runtime_format(format: Option<&str>, version: Option<&str>) -> Result<(
 ///
 /// ```no_run
 /// fn main() {
-///     mongo_migrate_build::Builder::new()
+///     mongodb_migrate_build::Builder::new()
 ///         .migrations_dir("migrations")
 ///         .emit();
 /// }
 /// ```
 ///
 /// and in `src/registry.rs`: `include!(concat!(env!("OUT_DIR"), "/registry.rs"));`, which
-/// defines `pub static MIGRATIONS: &[::mongo_migrate::Migration]`.
+/// defines `pub static MIGRATIONS: &[::mongodb_migrate::Migration]`.
 #[derive(Debug, Clone)]
 pub struct Builder {
     migrations_dir: PathBuf,
-    runtime_crate: String,
+    /// `None`: read from the app's `Cargo.toml` (see [`Builder::runtime_crate`]).
+    runtime_crate: Option<String>,
     out_file: Option<PathBuf>,
 }
 
@@ -93,11 +95,12 @@ impl Default for Builder {
 }
 
 impl Builder {
-    /// A builder reading `migrations/` and naming the runtime crate `::mongo_migrate`.
+    /// A builder reading `migrations/` and naming the runtime crate as the app's `Cargo.toml`
+    /// does (`::mongodb_migrate` unless the dependency is renamed).
     pub fn new() -> Self {
         Self {
             migrations_dir: PathBuf::from("migrations"),
-            runtime_crate: "::mongo_migrate".to_owned(),
+            runtime_crate: None,
             out_file: None,
         }
     }
@@ -109,10 +112,15 @@ impl Builder {
         self
     }
 
-    /// The path generated code uses for the runtime crate. Default: `::mongo_migrate`; set it
-    /// if the app renames the dependency.
+    /// The path generated code uses for the runtime crate.
+    ///
+    /// Default: the name the app's `Cargo.toml` gives its dependency on the `mongodb-migrate`
+    /// package (`mm = { package = "mongodb-migrate", … }` gives `::mm`), else
+    /// `::mongodb_migrate`. Set it when the runtime is reached some other way (a re-export of
+    /// the app's own). A migration's checksum counts this name, `mongodb_migrate` and the
+    /// `mongo_migrate` of releases before the rename as one crate.
     pub fn runtime_crate(mut self, path: impl Into<String>) -> Self {
-        self.runtime_crate = path.into();
+        self.runtime_crate = Some(path.into());
         self
     }
 
@@ -173,11 +181,26 @@ impl Builder {
                 Path::new(&out_dir).join("registry.rs")
             }
         };
-        let dir = Path::new(&manifest_dir).join(&self.migrations_dir);
+        let manifest_dir = Path::new(&manifest_dir);
+        let dir = manifest_dir.join(&self.migrations_dir);
         println!("cargo::rerun-if-changed={}", dir.display());
+        // The manifest names the runtime (a renamed dependency); it changes only with a
+        // change cargo rebuilds for anyway, but the build script must read it again then.
+        println!(
+            "cargo::rerun-if-changed={}",
+            manifest_dir.join("Cargo.toml").display()
+        );
+        let framework = match &self.runtime_crate {
+            Some(path) => Framework::named(path, Some(manifest_dir)),
+            None => Framework::from_manifest(manifest_dir),
+        };
+        let runtime_crate = self
+            .runtime_crate
+            .clone()
+            .unwrap_or_else(|| framework.path());
         let display = display_prefix(&self.migrations_dir);
-        let plan = check(load(&dir, &display)).map_err(BuildError::Plan)?;
-        let source = generate(&plan, &self.runtime_crate, &format!("{display}/"))?;
+        let plan = check(load(&dir, &display, &framework)).map_err(BuildError::Plan)?;
+        let source = generate(&plan, &runtime_crate, &format!("{display}/"))?;
         write_if_changed(&out_file, source.as_bytes())?;
         Ok(plan)
     }

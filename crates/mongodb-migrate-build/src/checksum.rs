@@ -13,18 +13,30 @@
 //! The opt-outs of the destructive-operation lint, the top-level `ALLOW` and `IRREVERSIBLE`
 //! constants, are left out too ([`without_opt_outs`]): they say why the code is safe, not what
 //! it does, and giving an applied migration a reason must not mark it as changed.
+//!
+//! The framework's crate is one crate whatever the file calls it: `mongodb_migrate`, the
+//! `mongo_migrate` of releases before the rename, or the name an app renamed the dependency to.
+//! The first segment of every path naming it is serialized as `mongo_migrate`
+//! ([`crate_path::CANONICAL`]) before anything is sorted (the spellings sort differently), so
+//! a migration applied as `use mongo_migrate::prelude::*;` keeps its checksum when the line
+//! becomes `use mongodb_migrate::prelude::*;`.
 
 use std::fmt::Write as _;
 
 use proc_macro2::{Delimiter, Spacing, TokenStream, TokenTree};
 use sha2::{Digest, Sha256};
 
+use crate::crate_path::{self, Shape};
+
 /// Hex SHA-256 of `tokens` without doc attributes, in a canonical serialization of our own.
 ///
 /// The serialization is ours rather than `TokenStream`'s `Display` so that a new
 /// proc-macro2 formatting choice can never change checksums recorded in databases.
-pub(crate) fn checksum(tokens: &TokenStream) -> String {
-    let tree = canonical(without_opt_outs(lower(tokens.clone())), None);
+///
+/// `framework` lists the names the framework's crate goes by in this app besides
+/// `mongodb_migrate` (the name a `Builder` was told the runtime is renamed to).
+pub(crate) fn checksum(tokens: &TokenStream, framework: &[&str]) -> String {
+    let tree = canonical(without_opt_outs(lower(tokens.clone(), framework)), None);
     let mut text = String::new();
     serialize(&tree, &mut text);
     let digest = Sha256::digest(text.as_bytes());
@@ -42,15 +54,25 @@ pub(crate) fn checksum(tokens: &TokenStream) -> String {
 /// # Examples
 ///
 /// ```
-/// use mongo_migrate_build::checksum_source;
+/// use mongodb_migrate_build::checksum_source;
 /// let a = checksum_source("/// Old words.\npub fn f() {}").unwrap();
 /// let b = checksum_source("/// New words.\r\npub   fn f ( ) { } // note").unwrap();
 /// assert_eq!(a, b);
 /// assert_ne!(a, checksum_source("pub fn g() {}").unwrap());
 /// ```
+///
+/// The framework's crate counts the same however it is spelled:
+///
+/// ```
+/// use mongodb_migrate_build::checksum_source;
+/// assert_eq!(
+///     checksum_source("use mongo_migrate::prelude::*;"),
+///     checksum_source("use mongodb_migrate::prelude::*;"),
+/// );
+/// ```
 pub fn checksum_source(text: &str) -> Option<String> {
     let tokens: TokenStream = normalize_newlines(text).parse().ok()?;
-    Some(checksum(&tokens))
+    Some(checksum(&tokens, &[]))
 }
 
 /// rustc reads `\r\n` as `\n` before lexing; do the same so CRLF never reaches a literal.
@@ -85,8 +107,9 @@ impl Tok {
     }
 }
 
-/// Converts a token stream, dropping doc attributes.
-fn lower(tokens: TokenStream) -> Vec<Tok> {
+/// Converts a token stream, dropping doc attributes and spelling the framework's crate
+/// [`crate_path::CANONICAL`] (`framework`: its names besides `mongodb_migrate`).
+fn lower(tokens: TokenStream, framework: &[&str]) -> Vec<Tok> {
     let mut out = Vec::new();
     let mut iter = tokens.into_iter().peekable();
     while let Some(token) = iter.next() {
@@ -101,10 +124,41 @@ fn lower(tokens: TokenStream) -> Vec<Tok> {
                 Tok::Punct(punct.as_char(), punct.spacing() == Spacing::Joint)
             }
             TokenTree::Literal(literal) => Tok::Literal(literal.to_string()),
-            TokenTree::Group(group) => Tok::Group(group.delimiter(), lower(group.stream())),
+            TokenTree::Group(group) => {
+                Tok::Group(group.delimiter(), lower(group.stream(), framework))
+            }
         });
     }
+    canonical_crate_names(&mut out, framework);
     out
+}
+
+/// Writes the first segment of each path naming the framework's crate as
+/// [`crate_path::CANONICAL`].
+fn canonical_crate_names(toks: &mut [Tok], framework: &[&str]) {
+    let is_framework = |name: &str| {
+        name == crate_path::NAME || name == crate_path::OLD_NAME || framework.contains(&name)
+    };
+    let found: Vec<usize> = {
+        let shapes: Vec<Shape<'_>> = toks
+            .iter()
+            .map(|t| match t {
+                Tok::Ident(name) => Shape::Ident(name),
+                Tok::Punct(c, joint) => Shape::Punct(*c, *joint),
+                Tok::Literal(_) => Shape::Literal,
+                Tok::Group(..) => Shape::Group,
+            })
+            .collect();
+        (0..shapes.len())
+            .filter(|&i| {
+                matches!(shapes[i], Shape::Ident(name) if is_framework(name))
+                    && crate_path::starts_crate_path(&shapes, i)
+            })
+            .collect()
+    };
+    for i in found {
+        toks[i] = Tok::Ident(crate_path::CANONICAL.to_owned());
+    }
 }
 
 /// The file's top-level tokens without the items `const ALLOW …;` and `const IRREVERSIBLE …;`
@@ -504,7 +558,7 @@ fn skip_doc_attribute(iter: &mut std::iter::Peekable<proc_macro2::token_stream::
 #[doc(hidden)]
 pub fn canonical_text(text: &str) -> Option<String> {
     let tokens: TokenStream = normalize_newlines(text).parse().ok()?;
-    let tree = canonical(without_opt_outs(lower(tokens)), None);
+    let tree = canonical(without_opt_outs(lower(tokens, &[])), None);
     let mut s = String::new();
     serialize(&tree, &mut s);
     Some(s.replace(' ', "\n"))
@@ -544,6 +598,50 @@ pub async fn downgrade(db: &Database) -> Result<()> {
             sum(BASE),
             "fd8f49b285ff5ab7d7133243e2880c2902725f932726bd5d4985f863442c70d8"
         );
+    }
+
+    /// The framework's crate, spelled as before the rename (`mongo_migrate`), as it is now
+    /// (`mongodb_migrate`) or as the app renamed it, is one crate: the checksum recorded with
+    /// the old spelling is the one computed with the new.
+    #[test]
+    fn the_framework_crate_counts_the_same_however_it_is_spelled() {
+        let renamed = BASE.replace("use mongo_migrate::", "use mongodb_migrate::");
+        assert_ne!(renamed, BASE);
+        assert_eq!(sum(&renamed), sum(BASE));
+        assert_eq!(
+            sum(&renamed),
+            "fd8f49b285ff5ab7d7133243e2880c2902725f932726bd5d4985f863442c70d8"
+        );
+        let inline = |krate: &str| {
+            format!(
+                "use std::fmt;\nuse mongo_x::y;\nuse {krate}::prelude::*;\n\
+                 pub async fn upgrade(db: &{krate}::Database) -> ::{krate}::Result<()> {{\n\
+                 {krate}::batch::backfill(db).await?; Ok(()) }}\n"
+            )
+        };
+        // `mongo_x` sorts after `mongo_migrate` and before `mongodb_migrate`: the spelling is
+        // made canonical before the `use` items are sorted.
+        assert_eq!(
+            sum(&inline("mongodb_migrate")),
+            sum(&inline("mongo_migrate"))
+        );
+        let tokens: proc_macro2::TokenStream = inline("fw").parse().expect("lexes");
+        assert_eq!(
+            super::checksum(&tokens, &["fw"]),
+            sum(&inline("mongo_migrate")),
+            "the name a Builder is told the runtime is renamed to"
+        );
+        assert_ne!(super::checksum(&tokens, &[]), sum(&inline("mongo_migrate")));
+        // Only the first segment of a path names a crate.
+        let module = BASE.replace("use mongo_migrate::", "use crate::mongodb_migrate::");
+        assert_ne!(
+            sum(&module),
+            sum(&module.replace("mongodb_migrate", "mongo_migrate"))
+        );
+        // A real edit still reads as changed.
+        let edited = renamed.replace("\"f\": true", "\"f\": false");
+        assert_ne!(edited, renamed);
+        assert_ne!(sum(&edited), sum(BASE));
     }
 
     #[test]

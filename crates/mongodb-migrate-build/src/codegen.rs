@@ -10,7 +10,7 @@ use crate::plan::{HelperModule, Plan, PlannedMigration};
 #[derive(Debug, thiserror::Error)]
 pub enum GenerateError {
     /// The runtime crate path given to the builder is not a Rust path.
-    #[error("`{path}` is not a Rust path to the runtime crate (expected e.g. `::mongo_migrate`): {source}")]
+    #[error("`{path}` is not a Rust path to the runtime crate (expected e.g. `::mongodb_migrate`): {source}")]
     RuntimeCrate {
         /// The path as given.
         path: String,
@@ -23,18 +23,18 @@ pub enum GenerateError {
 }
 
 /// Generates the registry source for `plan`, naming the runtime crate `runtime_crate`
-/// (`"::mongo_migrate"` unless the app renamed it).
+/// (`"::mongodb_migrate"` unless the app renamed it).
 ///
 /// `source_dir` is shown in the `// @generated` header (`"migrations/"`).
 ///
 /// # Examples
 ///
 /// ```
-/// use mongo_migrate_build::{generate, Plan};
-/// let source = generate(&Plan::default(), "::mongo_migrate", "migrations/")?;
+/// use mongodb_migrate_build::{generate, Plan};
+/// let source = generate(&Plan::default(), "::mongodb_migrate", "migrations/")?;
 /// assert!(source.starts_with("// @generated"));
-/// assert!(source.contains("pub static MIGRATIONS: &[::mongo_migrate::Migration] = &[];"));
-/// # Ok::<(), mongo_migrate_build::GenerateError>(())
+/// assert!(source.contains("pub static MIGRATIONS: &[::mongodb_migrate::Migration] = &[];"));
+/// # Ok::<(), mongodb_migrate_build::GenerateError>(())
 /// ```
 pub fn generate(
     plan: &Plan,
@@ -186,7 +186,7 @@ fn modules(migrations: &[PlannedMigration], rt: &syn::Path) -> TokenStream {
 
 /// The `MIGRATIONS` array, in plan order.
 /// The registry format this crate generates: the `Migration` fields it names. The runtime
-/// declares the one it reads (`mongo_migrate::REGISTRY_FORMAT`); the generated code asserts
+/// declares the one it reads (`mongodb_migrate::REGISTRY_FORMAT`); the generated code asserts
 /// they are equal, and [`Builder`](crate::Builder) compares them before generating anything
 /// when the runtime publishes its format to build scripts.
 pub const REGISTRY_FORMAT: u32 = 1;
@@ -282,10 +282,10 @@ mod tests {
             helpers: Vec::new(),
         };
         let whole =
-            generate_with_threads(&plan, "::mongo_migrate", "migrations/", 1).expect("whole");
+            generate_with_threads(&plan, "::mongodb_migrate", "migrations/", 1).expect("whole");
         let chunked =
-            generate_with_threads(&plan, "::mongo_migrate", "migrations/", 3).expect("chunked");
+            generate_with_threads(&plan, "::mongodb_migrate", "migrations/", 3).expect("chunked");
         assert_eq!(whole, chunked);
-        assert_eq!(whole.matches("mongo_migrate::Migration {").count(), 300);
+        assert_eq!(whole.matches("mongodb_migrate::Migration {").count(), 300);
     }
 }

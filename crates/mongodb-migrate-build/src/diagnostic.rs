@@ -117,7 +117,7 @@ struct SourceFile {
 /// ```
 /// let dir = tempfile::tempdir()?;
 /// std::fs::write(dir.path().join("1_bad.rs"), "")?;
-/// let report = mongo_migrate_build::resolve(dir.path()).unwrap_err();
+/// let report = mongodb_migrate_build::resolve(dir.path()).unwrap_err();
 /// assert_eq!(report.len(), 1);
 /// assert!(report.render(false).contains("NNNN_snake_case.rs"));
 /// # Ok::<(), std::io::Error>(())

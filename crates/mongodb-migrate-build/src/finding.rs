@@ -60,7 +60,7 @@ impl FindingKind {
     /// # Examples
     ///
     /// ```
-    /// use mongo_migrate_build::FindingKind;
+    /// use mongodb_migrate_build::FindingKind;
     /// assert_eq!(FindingKind::DropCollection.id(), "drop_collection");
     /// assert_eq!(FindingKind::from_id("aggregate_out"), Some(FindingKind::AggregateOut));
     /// ```

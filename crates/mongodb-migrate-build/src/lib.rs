@@ -11,7 +11,7 @@
 //! ```no_run
 //! // build.rs
 //! fn main() {
-//!     mongo_migrate_build::Builder::new().migrations_dir("migrations").emit();
+//!     mongodb_migrate_build::Builder::new().migrations_dir("migrations").emit();
 //! }
 //! ```
 #![warn(missing_docs)]
@@ -25,12 +25,15 @@ mod analyze;
 mod builder;
 mod checksum;
 mod codegen;
+mod crate_path;
 mod diagnostic;
 mod discover;
 mod doc_literal;
 mod file_name;
 mod finding;
+mod framework;
 mod graph;
+mod old_path;
 mod parse;
 mod plan;
 mod resolve;

@@ -11,6 +11,7 @@ use crate::allow::settle;
 use crate::analyze::analyze;
 use crate::checksum::checksum;
 use crate::diagnostic::{Diagnostic, FileId};
+use crate::framework::Framework;
 use crate::plan::AllowedFinding;
 
 /// A string literal and where it is.
@@ -52,8 +53,9 @@ fn range(span: proc_macro2::Span) -> Range<usize> {
     span.byte_range()
 }
 
-/// Parses `text` (already newline-normalized) as the migration `stem`.
-pub(crate) fn parse(file: FileId, stem: &str, text: &str) -> Parsed {
+/// Parses `text` (already newline-normalized) as the migration `stem`, in an app that calls
+/// the framework's crate as `framework` says.
+pub(crate) fn parse(file: FileId, stem: &str, text: &str, framework: &Framework) -> Parsed {
     let mut parsed = Parsed {
         syntax_ok: false,
         name: None,
@@ -90,7 +92,10 @@ pub(crate) fn parse(file: FileId, stem: &str, text: &str) -> Parsed {
         }
     };
     parsed.syntax_ok = true;
-    parsed.checksum = checksum(&tokens);
+    parsed.checksum = checksum(&tokens, &framework.aliases());
+    parsed
+        .diagnostics
+        .extend(crate::old_path::check(file, &tokens, framework));
     parsed.description = description(&syntax.attrs);
 
     let mut name = None;

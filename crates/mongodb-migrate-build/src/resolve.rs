@@ -10,6 +10,7 @@ use crate::checksum::normalize_newlines;
 use crate::diagnostic::{Diagnostic, FileId, Report};
 use crate::discover::{discover, Discovered, HelperModule};
 use crate::file_name::{parse_stem, FILE_NAME_PATTERN};
+use crate::framework::Framework;
 use crate::graph::Graph;
 use crate::parse::{parse, Located, Parsed};
 use crate::plan::{Plan, PlannedMigration};
@@ -55,14 +56,14 @@ const PARALLEL_THRESHOLD: usize = 64;
 /// pub async fn downgrade(db: &Database) -> Result<()> { Ok(()) }
 /// "#,
 /// )?;
-/// let plan = mongo_migrate_build::resolve(dir.path()).expect("a valid plan");
+/// let plan = mongodb_migrate_build::resolve(dir.path()).expect("a valid plan");
 /// assert_eq!(plan.migrations[0].name, "0001_create_users");
 /// assert_eq!(plan.migrations[0].description, "Create the users collection.");
 /// # Ok::<(), std::io::Error>(())
 /// ```
 pub fn resolve(dir: impl AsRef<Path>) -> Result<Plan, Report> {
     let dir = dir.as_ref();
-    check(load(dir, &display_prefix(dir)))
+    check(load(dir, &display_prefix(dir), &Framework::default()))
 }
 
 /// How files in `dir` are named in diagnostics.
@@ -81,7 +82,7 @@ pub(crate) fn display_prefix(dir: &Path) -> String {
 }
 
 /// Discovers and parses every file, collecting the per-file problems.
-pub(crate) fn load(dir: &Path, display: &str) -> Loaded {
+pub(crate) fn load(dir: &Path, display: &str, framework: &Framework) -> Loaded {
     let mut report = Report::new();
     let absolute = std::path::absolute(dir).unwrap_or_else(|_| dir.to_path_buf());
     let Discovered {
@@ -162,7 +163,7 @@ pub(crate) fn load(dir: &Path, display: &str) -> Loaded {
         );
     }
 
-    let parsed = parse_all(&report, &pending);
+    let parsed = parse_all(&report, &pending, framework);
     let mut candidates = Vec::with_capacity(pending.len());
     for ((file, stem, sequence, path), parsed) in pending.into_iter().zip(parsed) {
         report.extend(parsed.diagnostics.iter().cloned());
@@ -207,9 +208,14 @@ fn suggested_name(stem: &str) -> String {
     }
 }
 
-fn parse_all(report: &Report, pending: &[(FileId, String, u64, PathBuf)]) -> Vec<Parsed> {
-    let parse_one =
-        |(id, stem, _, _): &(FileId, String, u64, PathBuf)| parse(*id, stem, report.file_text(*id));
+fn parse_all(
+    report: &Report,
+    pending: &[(FileId, String, u64, PathBuf)],
+    framework: &Framework,
+) -> Vec<Parsed> {
+    let parse_one = |(id, stem, _, _): &(FileId, String, u64, PathBuf)| {
+        parse(*id, stem, report.file_text(*id), framework)
+    };
     let threads = std::thread::available_parallelism().map_or(1, usize::from);
     if pending.len() < PARALLEL_THRESHOLD || threads < 2 {
         return pending.iter().map(parse_one).collect();
@@ -499,7 +505,7 @@ mod tests {
     fn migration(name: &str, dependencies: &[&str]) -> String {
         let deps: Vec<String> = dependencies.iter().map(|d| format!("{d:?}")).collect();
         format!(
-            "//! Migration {name}.\nuse mongo_migrate::prelude::*;\n\npub const NAME: &str = \"{name}\";\npub const DEPENDENCIES: &[&str] = &[{}];\n\npub async fn upgrade(db: &Database) -> Result<()> {{ let _ = db; Ok(()) }}\npub async fn downgrade(db: &Database) -> Result<()> {{ let _ = db; Ok(()) }}\n",
+            "//! Migration {name}.\nuse mongodb_migrate::prelude::*;\n\npub const NAME: &str = \"{name}\";\npub const DEPENDENCIES: &[&str] = &[{}];\n\npub async fn upgrade(db: &Database) -> Result<()> {{ let _ = db; Ok(()) }}\npub async fn downgrade(db: &Database) -> Result<()> {{ let _ = db; Ok(()) }}\n",
             deps.join(", ")
         )
     }

@@ -8,6 +8,7 @@ use std::path::{Path, PathBuf};
 
 use crate::diagnostic::Report;
 use crate::file_name::is_snake_case;
+use crate::framework::Framework;
 use crate::graph::Graph;
 use crate::resolve::{display_prefix, load};
 
@@ -44,6 +45,8 @@ struct Current {
     next_sequence: u64,
     width: usize,
     heads: Vec<String>,
+    /// What the app calls the framework's crate (from the `Cargo.toml` beside `dir`).
+    framework: Framework,
 }
 
 fn current(dir: &Path) -> Result<Current, ScaffoldError> {
@@ -51,7 +54,12 @@ fn current(dir: &Path) -> Result<Current, ScaffoldError> {
         path: dir.to_path_buf(),
         source,
     })?;
-    let loaded = load(dir, &display_prefix(dir));
+    // `migrations/` sits beside the app's Cargo.toml, which names the framework's crate.
+    let framework = std::path::absolute(dir)
+        .ok()
+        .and_then(|d| d.parent().map(Framework::from_manifest))
+        .unwrap_or_default();
+    let loaded = load(dir, &display_prefix(dir), &framework);
     // Only problems that hide the graph stop us; a wrong NAME or two heads do not.
     let blocking: Vec<_> = loaded
         .candidates
@@ -106,6 +114,7 @@ fn current(dir: &Path) -> Result<Current, ScaffoldError> {
         next_sequence,
         width,
         heads,
+        framework,
     })
 }
 
@@ -119,10 +128,10 @@ fn current(dir: &Path) -> Result<Current, ScaffoldError> {
 ///
 /// ```
 /// let dir = tempfile::tempdir()?;
-/// let first = mongo_migrate_build::scaffold::create(dir.path(), "create_users")?;
+/// let first = mongodb_migrate_build::scaffold::create(dir.path(), "create_users")?;
 /// assert!(first.ends_with("0001_create_users.rs"));
-/// let second = mongo_migrate_build::scaffold::create(dir.path(), "add_flag")?;
-/// let plan = mongo_migrate_build::resolve(dir.path()).expect("passes every check");
+/// let second = mongodb_migrate_build::scaffold::create(dir.path(), "add_flag")?;
+/// let plan = mongodb_migrate_build::resolve(dir.path()).expect("passes every check");
 /// assert_eq!(plan.migrations[1].dependencies, ["0001_create_users"]);
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
@@ -141,6 +150,7 @@ pub fn create(dir: impl AsRef<Path>, name: &str) -> Result<PathBuf, ScaffoldErro
         width = current.width
     );
     let source = template(
+        &current.framework,
         &stem,
         "Describe what this migration does, in one line.",
         &current.heads,
@@ -160,16 +170,16 @@ pub fn create(dir: impl AsRef<Path>, name: &str) -> Result<PathBuf, ScaffoldErro
 /// # Examples
 ///
 /// ```
-/// use mongo_migrate_build::scaffold::{create, create_merge};
+/// use mongodb_migrate_build::scaffold::{create, create_merge};
 /// let dir = tempfile::tempdir()?;
 /// create(dir.path(), "root")?;
 /// // Two branches each added a migration after 0001_root.
 /// let a = create(dir.path(), "branch_a")?;
 /// std::fs::write(dir.path().join("0003_branch_b.rs"), std::fs::read_to_string(&a)?.replace("0002_branch_a", "0003_branch_b"))?;
-/// assert!(mongo_migrate_build::resolve(dir.path()).is_err());
+/// assert!(mongodb_migrate_build::resolve(dir.path()).is_err());
 /// let merge = create_merge(dir.path(), None)?;
 /// assert!(merge.ends_with("0004_merge_0002_0003.rs"));
-/// assert!(mongo_migrate_build::resolve(dir.path()).is_ok());
+/// assert!(mongodb_migrate_build::resolve(dir.path()).is_ok());
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 pub fn create_merge(dir: impl AsRef<Path>, name: Option<&str>) -> Result<PathBuf, ScaffoldError> {
@@ -201,6 +211,7 @@ pub fn create_merge(dir: impl AsRef<Path>, name: Option<&str>) -> Result<PathBuf
     );
     let description = format!("Merge the heads {}.", current.heads.join(", "));
     let source = template(
+        &current.framework,
         &stem,
         &description,
         &current.heads,
@@ -211,6 +222,7 @@ pub fn create_merge(dir: impl AsRef<Path>, name: Option<&str>) -> Result<PathBuf
 }
 
 fn template(
+    framework: &Framework,
     stem: &str,
     description: &str,
     dependencies: &[String],
@@ -220,7 +232,7 @@ fn template(
     let dependencies: Vec<String> = dependencies.iter().map(|d| format!("{d:?}")).collect();
     format!(
         r#"//! {description}
-use mongo_migrate::prelude::*;
+use {krate}::prelude::*;
 
 pub const NAME: &str = "{stem}";
 pub const DEPENDENCIES: &[&str] = &[{dependencies}];
@@ -237,7 +249,8 @@ pub async fn downgrade(db: &Database) -> Result<()> {{
     Ok(())
 }}
 "#,
-        dependencies = dependencies.join(", ")
+        dependencies = dependencies.join(", "),
+        krate = framework.name,
     )
 }
 

@@ -9,7 +9,7 @@ use std::path::Path;
 fn generated_registry_matches_the_golden_file() {
     let fixture = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/_valid_plan");
     let dir = fixture.join("migrations");
-    let plan = mongo_migrate_build::resolve(&dir).unwrap_or_else(|r| panic!("{r}"));
+    let plan = mongodb_migrate_build::resolve(&dir).unwrap_or_else(|r| panic!("{r}"));
     let names: Vec<&str> = plan.migrations.iter().map(|m| m.name.as_str()).collect();
     assert_eq!(
         names,
@@ -43,8 +43,8 @@ fn generated_registry_matches_the_golden_file() {
     assert_eq!(allowed.len(), 1, "{allowed:?}");
     assert_eq!(allowed[0].finding, "drop_index");
     assert_eq!(allowed[0].line, 23);
-    let source =
-        mongo_migrate_build::generate(&plan, "::mongo_migrate", "migrations/").expect("generates");
+    let source = mongodb_migrate_build::generate(&plan, "::mongodb_migrate", "migrations/")
+        .expect("generates");
     let absolute = std::path::absolute(&dir).expect("absolute");
     let normalized = source.replace(&absolute.to_string_lossy().into_owned(), "$DIR");
     let golden = fixture.join("expected_registry.rs");
@@ -59,12 +59,12 @@ fn generated_registry_matches_the_golden_file() {
 #[test]
 fn runtime_crate_path_is_configurable() {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/_valid_plan/migrations");
-    let plan = mongo_migrate_build::resolve(&dir).unwrap_or_else(|r| panic!("{r}"));
+    let plan = mongodb_migrate_build::resolve(&dir).unwrap_or_else(|r| panic!("{r}"));
     let source =
-        mongo_migrate_build::generate(&plan, "::my_runtime", "migrations/").expect("generates");
+        mongodb_migrate_build::generate(&plan, "::my_runtime", "migrations/").expect("generates");
     assert!(source.contains("pub static MIGRATIONS: &[::my_runtime::Migration]"));
-    assert!(!source.contains("mongo_migrate::"));
+    assert!(!source.contains("mongodb_migrate::"));
     let err =
-        mongo_migrate_build::generate(&plan, "not a path", "migrations/").expect_err("rejects");
+        mongodb_migrate_build::generate(&plan, "not a path", "migrations/").expect_err("rejects");
     assert!(err.to_string().contains("not a Rust path"), "{err}");
 }

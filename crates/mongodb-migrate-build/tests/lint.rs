@@ -41,7 +41,7 @@ fn lookalikes_resolve_clean_and_the_plan_carries_the_opt_outs() {
         temp.path(),
         &["0010_the_only_problem.rs"],
     );
-    let plan = mongo_migrate_build::resolve(temp.path()).unwrap_or_else(|r| panic!("{r}"));
+    let plan = mongodb_migrate_build::resolve(temp.path()).unwrap_or_else(|r| panic!("{r}"));
     assert_eq!(plan.migrations.len(), 9);
     type OptOuts<'a> = (&'a str, Vec<(&'a str, &'a str, usize)>, Option<&'a str>);
     let opted_out: Vec<OptOuts<'_>> = plan
@@ -81,7 +81,7 @@ fn lookalikes_resolve_clean_and_the_plan_carries_the_opt_outs() {
 fn field_notes_and_the_readme_tutorial_build_clean() {
     let temp = tempfile::tempdir().expect("temp dir");
     copy_migrations(&field_notes(), temp.path(), &[]);
-    let plan = mongo_migrate_build::resolve(temp.path()).unwrap_or_else(|r| panic!("{r}"));
+    let plan = mongodb_migrate_build::resolve(temp.path()).unwrap_or_else(|r| panic!("{r}"));
     assert!(plan.migrations.len() >= 4);
     assert!(plan
         .migrations
@@ -98,7 +98,7 @@ fn field_notes_and_the_readme_tutorial_build_clean() {
         .map(|(code, _)| code)
         .expect("the README's tutorial block");
     std::fs::write(temp.path().join("0005_add_featured_flag.rs"), tutorial).expect("write");
-    let plan = mongo_migrate_build::resolve(temp.path()).unwrap_or_else(|r| panic!("{r}"));
+    let plan = mongodb_migrate_build::resolve(temp.path()).unwrap_or_else(|r| panic!("{r}"));
     assert_eq!(
         plan.head().map(|m| m.name.as_str()),
         Some("0005_add_featured_flag")
@@ -151,7 +151,7 @@ fn opt_outs_never_change_a_checksum() {
                 .expect("DEPENDENCIES on one line");
             let with = bare.replacen(marker, &format!("{marker}\n{opt_outs}"), 1);
             assert_ne!(with, bare);
-            let sum = |t: &str| mongo_migrate_build::checksum_source(t).expect("lexes");
+            let sum = |t: &str| mongodb_migrate_build::checksum_source(t).expect("lexes");
             assert_eq!(sum(&bare), sum(&with), "{}", path.display());
             assert_eq!(sum(&bare), sum(&text), "{}", path.display());
             checked += 1;

@@ -1,7 +1,7 @@
 //! `cargo mongodb-migrate new` and `new --merge` (the scaffolding library): the files written pass every build check.
 
-use mongo_migrate_build::resolve;
-use mongo_migrate_build::scaffold::{create, create_merge, ScaffoldError};
+use mongodb_migrate_build::resolve;
+use mongodb_migrate_build::scaffold::{create, create_merge, ScaffoldError};
 
 #[test]
 fn first_migration_has_no_dependency_and_resolves() {
@@ -10,7 +10,7 @@ fn first_migration_has_no_dependency_and_resolves() {
     assert_eq!(path, dir.path().join("0001_create_users.rs"));
     let text = std::fs::read_to_string(&path).expect("read");
     assert!(text.starts_with("//! "), "{text}");
-    assert!(text.contains("use mongo_migrate::prelude::*;"), "{text}");
+    assert!(text.contains("use mongodb_migrate::prelude::*;"), "{text}");
     assert!(
         text.contains("pub const DEPENDENCIES: &[&str] = &[];"),
         "{text}"

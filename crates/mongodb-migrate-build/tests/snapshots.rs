@@ -40,7 +40,7 @@ fn every_broken_case_matches_its_snapshot() {
             .unwrap_or_default()
             .to_string_lossy()
             .into_owned();
-        let report = match mongo_migrate_build::resolve(case.join("migrations")) {
+        let report = match mongodb_migrate_build::resolve(case.join("migrations")) {
             Ok(plan) => panic!("case {name} resolved to a plan: {plan:#?}"),
             Err(report) => report,
         };
@@ -75,10 +75,10 @@ fn several_cases_have_several_problems() {
     let multi = broken_cases()
         .iter()
         .filter(|case| {
-            mongo_migrate_build::resolve(case.join("migrations"))
+            mongodb_migrate_build::resolve(case.join("migrations"))
                 .map_or(0, |_| 0)
                 .max(
-                    mongo_migrate_build::resolve(case.join("migrations"))
+                    mongodb_migrate_build::resolve(case.join("migrations"))
                         .err()
                         .map_or(0, |r| r.len()),
                 )
@@ -91,7 +91,7 @@ fn several_cases_have_several_problems() {
 #[test]
 fn colour_output_is_the_plain_text_plus_escapes() {
     let case = fixtures().join("many_problems_at_once/migrations");
-    let report = mongo_migrate_build::resolve(case).expect_err("broken");
+    let report = mongodb_migrate_build::resolve(case).expect_err("broken");
     let colored = report.render(true);
     assert!(colored.contains("\u{1b}["));
     let stripped = strip_ansi(&colored);

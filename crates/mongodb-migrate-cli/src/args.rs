@@ -41,7 +41,7 @@ pub struct GlobalArgs {
         short,
         long,
         env = "MONGO_MIGRATE_COLLECTION",
-        default_value = mongo_migrate_core::DEFAULT_COLLECTION,
+        default_value = mongodb_migrate_core::DEFAULT_COLLECTION,
         global = true
     )]
     pub collection: String,
@@ -183,7 +183,7 @@ pub struct AcceptArgs {
 #[derive(Debug, Clone, Args)]
 pub struct UpArgs {
     /// Output: text for people, or JSON Lines, one event per line (start, progress, finish,
-    /// failed, summary; schema `mongo-migrate/event/v1`).
+    /// failed, summary; schema `mongodb-migrate/event/v1`).
     #[arg(long, value_enum, default_value_t = Format::Human)]
     pub format: Format,
     /// Apply only NAME and the migrations it depends on (transitively), in plan order.
@@ -215,7 +215,7 @@ pub struct UpArgs {
 #[derive(Debug, Clone, Args)]
 pub struct DownArgs {
     /// Output: text for people, or JSON Lines, one event per line (start, progress, finish,
-    /// failed, summary; schema `mongo-migrate/event/v1`).
+    /// failed, summary; schema `mongodb-migrate/event/v1`).
     #[arg(long, value_enum, default_value_t = Format::Human)]
     pub format: Format,
     /// Roll back everything that depends on NAME (transitively), latest first, keeping NAME;

@@ -6,12 +6,12 @@ use super::args::{Format, FormatArgs};
 use super::status::Summary;
 use super::{print_json, CliError, Ctx};
 use crate::exit_code;
-use mongo_migrate_core::{FindingKind, Status};
+use mongodb_migrate_core::{FindingKind, Status};
 
 /// The JSON document of `migrate check --format json`.
 #[derive(Debug, Serialize)]
 struct CheckDocument<'a> {
-    /// `mongo-migrate/check/v1`.
+    /// `mongodb-migrate/check/v1`.
     schema: &'static str,
     database: String,
     ok: bool,
@@ -68,7 +68,7 @@ pub(crate) async fn run(args: &FormatArgs, ctx: &Ctx<'_>) -> Result<u8, CliError
                     if !names.is_empty() {
                         let names: Vec<_> = names
                             .iter()
-                            .map(|n| mongo_migrate_core::sanitize::for_terminal(n))
+                            .map(|n| mongodb_migrate_core::sanitize::for_terminal(n))
                             .collect();
                         outln!("  {} {label}: {}", names.len(), names.join(", "));
                     }
@@ -102,7 +102,7 @@ fn findings(status: &Status) -> CheckDocument<'_> {
         .worst()
         .map_or(exit_code::SUCCESS, |f| exit_code::of_finding(f.kind));
     CheckDocument {
-        schema: "mongo-migrate/check/v1",
+        schema: "mongodb-migrate/check/v1",
         database: String::new(),
         ok: code == exit_code::SUCCESS,
         exit_code: code,

@@ -73,7 +73,7 @@ fn parse_error(path: &Path, text: &str, e: &dotenvy::Error) -> String {
                 .position(|l| l.trim_end() == line.trim_end())
                 .map(|n| n + 1);
             match number {
-                Some(n) => mongo_migrate_core::dotenv_location_message(path, n, index + 1),
+                Some(n) => mongodb_migrate_core::dotenv_location_message(path, n, index + 1),
                 None => format!(
                     "{}: cannot parse a line of .env (at column {})",
                     path.display(),

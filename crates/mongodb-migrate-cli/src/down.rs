@@ -6,7 +6,7 @@ use std::time::Instant;
 use super::args::{DownArgs, Format};
 use super::events::JsonEvents;
 use super::{CliError, Ctx};
-use mongo_migrate_core::{DownOptions, DownTarget};
+use mongodb_migrate_core::{DownOptions, DownTarget};
 
 pub(crate) async fn run(args: &DownArgs, ctx: &Ctx<'_>) -> Result<u8, CliError> {
     let target = match (&args.to, args.steps) {
@@ -19,7 +19,7 @@ pub(crate) async fn run(args: &DownArgs, ctx: &Ctx<'_>) -> Result<u8, CliError> 
     let events = (args.format == Format::Json)
         .then(|| Arc::new(JsonEvents::new(migrator.database().name())));
     if let Some(events) = &events {
-        migrator = migrator.observer(Arc::clone(events) as Arc<dyn mongo_migrate_core::Observer>);
+        migrator = migrator.observer(Arc::clone(events) as Arc<dyn mongodb_migrate_core::Observer>);
     }
     let options = DownOptions {
         target,

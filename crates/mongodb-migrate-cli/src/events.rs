@@ -1,5 +1,5 @@
 //! `up` and `down` with `--format json`: one JSON event per line on stdout (JSON Lines), for
-//! runs inside a Job that must be followed and alerted on. Schema `mongo-migrate/event/v1`;
+//! runs inside a Job that must be followed and alerted on. Schema `mongodb-migrate/event/v1`;
 //! fields are only ever added within a version.
 
 use std::sync::Mutex;
@@ -7,10 +7,10 @@ use std::sync::Mutex;
 use serde::Serialize;
 use serde_json::{json, Value};
 
-use mongo_migrate_core::{Event, Observer, Report};
+use mongodb_migrate_core::{Event, Observer, Report};
 
 /// The schema tag every event carries.
-pub(crate) const SCHEMA: &str = "mongo-migrate/event/v1";
+pub(crate) const SCHEMA: &str = "mongodb-migrate/event/v1";
 
 /// Prints [`Event`]s as JSON lines, each with the database it concerns.
 #[derive(Debug)]

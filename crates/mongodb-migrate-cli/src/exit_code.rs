@@ -4,12 +4,12 @@
 //! error to one of them, and nothing else does.
 //!
 //! ```
-//! use mongo_migrate_cli::exit_code;
-//! use mongo_migrate_core::FindingKind;
+//! use mongodb_migrate_cli::exit_code;
+//! use mongodb_migrate_core::FindingKind;
 //! assert_eq!(exit_code::of_finding(FindingKind::Pending), exit_code::PENDING);
 //! ```
 
-use mongo_migrate_core::{Error, FindingKind, LockError, Refusal, StoreError};
+use mongodb_migrate_core::{Error, FindingKind, LockError, Refusal, StoreError};
 
 /// Everything asked for was done (or there was nothing to do).
 pub const SUCCESS: u8 = 0;

@@ -80,7 +80,7 @@ async fn resolve(spec: &str, ctx: &Ctx<'_>) -> Result<Vec<String>, CliError> {
     let names = client
         .list_database_names()
         .await
-        .map_err(|e| CliError::from(mongo_migrate_core::Error::Preflight(e)))?;
+        .map_err(|e| CliError::from(mongodb_migrate_core::Error::Preflight(e)))?;
     let mut names: Vec<String> = names
         .into_iter()
         .filter(|n| !SYSTEM_DATABASES.contains(&n.as_str()))
@@ -194,9 +194,9 @@ async fn one(command: &Command, ctx: &Ctx<'_>, database: String, json: bool) -> 
         Ok(m) => m.status().await.ok().map(|s| {
             let v = s.verdict();
             (
-                s.in_state(mongo_migrate_core::State::Applied).count(),
-                v.names(mongo_migrate_core::FindingKind::Failed).len(),
-                v.names(mongo_migrate_core::FindingKind::Pending).len(),
+                s.in_state(mongodb_migrate_core::State::Applied).count(),
+                v.names(mongodb_migrate_core::FindingKind::Failed).len(),
+                v.names(mongodb_migrate_core::FindingKind::Pending).len(),
             )
         }),
         Err(_) => None,
@@ -241,7 +241,7 @@ fn summary_table(outcomes: &[Outcome], ctx: &Ctx<'_>) {
         };
         outln!(
             "{:<width$}  {applied:>7}  {failed:>6}  {pending:>7}  {:>9}  {result}",
-            mongo_migrate_core::sanitize::for_terminal(&o.database),
+            mongodb_migrate_core::sanitize::for_terminal(&o.database),
             format!("{} ms", o.duration.as_millis()),
         );
     }

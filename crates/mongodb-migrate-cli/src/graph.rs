@@ -7,8 +7,8 @@ use std::fmt::Write as _;
 use super::args::{GraphArgs, GraphFormat};
 use super::{CliError, Ctx};
 use crate::exit_code;
-use mongo_migrate_core::sanitize::{dot_id, mermaid_id, mermaid_label};
-use mongo_migrate_core::{State, Status};
+use mongodb_migrate_core::sanitize::{dot_id, mermaid_id, mermaid_label};
+use mongodb_migrate_core::{State, Status};
 
 pub(crate) async fn run(args: &GraphArgs, ctx: &Ctx<'_>) -> Result<u8, CliError> {
     let status = match ctx.global.uri {
@@ -25,7 +25,7 @@ pub(crate) async fn run(args: &GraphArgs, ctx: &Ctx<'_>) -> Result<u8, CliError>
 
 /// A Mermaid flowchart, styled as the DOT output: applied green, failed salmon, running
 /// yellow, pending plain, unknown (from the database) dashed. Every id and label is escaped.
-fn mermaid(migrations: &[mongo_migrate_core::Migration], status: Option<&Status>) -> String {
+fn mermaid(migrations: &[mongodb_migrate_core::Migration], status: Option<&Status>) -> String {
     let mut out = String::from("flowchart BT\n");
     for m in migrations {
         let _ = writeln!(out, "    {}[{}]", mermaid_id(m.name), mermaid_label(m.name));
@@ -65,7 +65,7 @@ fn mermaid(migrations: &[mongo_migrate_core::Migration], status: Option<&Status>
     out
 }
 
-fn dot(migrations: &[mongo_migrate_core::Migration], status: Option<&Status>) -> String {
+fn dot(migrations: &[mongodb_migrate_core::Migration], status: Option<&Status>) -> String {
     let mut out = String::from("digraph migrations {\n    rankdir=BT;\n    node [shape=box];\n");
     for (i, m) in migrations.iter().enumerate() {
         let attrs = match status.map(|s| s.migrations[i].state) {

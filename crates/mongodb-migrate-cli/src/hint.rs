@@ -3,7 +3,7 @@
 //! The library's messages say what happened; the remedies name `migrate`'s own flags, so they
 //! are added here, to the message the user sees.
 
-use mongo_migrate_core::{ConfigError, Error, Refusal};
+use mongodb_migrate_core::{ConfigError, Error, Refusal};
 
 use crate::CliError;
 

@@ -1,13 +1,13 @@
 //! The `migrate` command line, for an app's `main`:
 //!
 //! ```no_run
-//! # mod registry { pub static MIGRATIONS: &[mongo_migrate_core::Migration] = &[]; }
+//! # mod registry { pub static MIGRATIONS: &[mongodb_migrate_core::Migration] = &[]; }
 //! fn main() -> std::process::ExitCode {
-//!     mongo_migrate_cli::App::new(registry::MIGRATIONS).run()
+//!     mongodb_migrate_cli::App::new(registry::MIGRATIONS).run()
 //! }
 //! ```
 //!
-//! Apps usually reach it as `mongo_migrate::cli`, through the `cli` feature of
+//! Apps usually reach it as `mongodb_migrate::cli`, through the `cli` feature of
 //! `mongodb-migrate`. Exit codes are [`exit_code`]'s constants, and the mapping from errors to
 //! them is in this crate alone ([`exit_code::of_error`]).
 //!
@@ -53,8 +53,8 @@ use std::sync::OnceLock;
 use clap::Parser;
 
 use args::{Cli, Command, GlobalArgs};
-use mongo_migrate_core::ConfigError;
-use mongo_migrate_core::{CancelHandle, Migration, Migrator};
+use mongodb_migrate_core::ConfigError;
+use mongodb_migrate_core::{CancelHandle, Migration, Migrator};
 pub use style::Style;
 
 /// The `migrate` application over a compiled plan.
@@ -68,7 +68,7 @@ pub struct App {
 pub enum CliError {
     /// A library error (boxed: it is large, and errors travel through every `?`).
     #[error(transparent)]
-    Migrate(Box<mongo_migrate_core::Error>),
+    Migrate(Box<mongodb_migrate_core::Error>),
     /// Something else the user must fix (exit code 2).
     #[error("{0}")]
     Usage(String),
@@ -77,8 +77,8 @@ pub enum CliError {
     Output(#[from] std::io::Error),
 }
 
-impl From<mongo_migrate_core::Error> for CliError {
-    fn from(e: mongo_migrate_core::Error) -> Self {
+impl From<mongodb_migrate_core::Error> for CliError {
+    fn from(e: mongodb_migrate_core::Error) -> Self {
         CliError::Migrate(Box::new(e))
     }
 }
@@ -114,8 +114,8 @@ impl Ctx<'_> {
         let uri = g
             .uri
             .as_deref()
-            .ok_or(mongo_migrate_core::Error::from(ConfigError::NoUri))?;
-        let conn = mongo_migrate_core::connect(uri, Some("admin"), g.server_timeout).await?;
+            .ok_or(mongodb_migrate_core::Error::from(ConfigError::NoUri))?;
+        let conn = mongodb_migrate_core::connect(uri, Some("admin"), g.server_timeout).await?;
         let _ = self.hosts.set(conn.hosts.clone());
         Ok(conn.client)
     }
@@ -123,29 +123,29 @@ impl Ctx<'_> {
     /// Connects and builds the migrator with the global options.
     pub async fn migrator(&self) -> Result<Migrator, CliError> {
         let g = self.global;
-        if g.lease_ttl < mongo_migrate_core::lock::MIN_LEASE_TTL {
-            return Err(mongo_migrate_core::Error::from(ConfigError::LeaseTooShort {
-                ttl: g.lease_ttl,
-            })
-            .into());
+        if g.lease_ttl < mongodb_migrate_core::lock::MIN_LEASE_TTL {
+            return Err(
+                mongodb_migrate_core::Error::from(ConfigError::LeaseTooShort { ttl: g.lease_ttl })
+                    .into(),
+            );
         }
         if g.server_timeout >= g.lease_ttl / 3 {
             return Err(
-                mongo_migrate_core::Error::from(ConfigError::ServerTimeoutTooLong {
+                mongodb_migrate_core::Error::from(ConfigError::ServerTimeoutTooLong {
                     timeout: g.server_timeout,
                     ttl: g.lease_ttl,
                 })
                 .into(),
             );
         }
-        mongo_migrate_core::validate_collection(&g.collection)
-            .map_err(mongo_migrate_core::Error::from)?;
+        mongodb_migrate_core::validate_collection(&g.collection)
+            .map_err(mongodb_migrate_core::Error::from)?;
         let uri = g
             .uri
             .as_deref()
-            .ok_or(mongo_migrate_core::Error::from(ConfigError::NoUri))?;
+            .ok_or(mongodb_migrate_core::Error::from(ConfigError::NoUri))?;
         let conn =
-            mongo_migrate_core::connect(uri, g.database.as_deref(), g.server_timeout).await?;
+            mongodb_migrate_core::connect(uri, g.database.as_deref(), g.server_timeout).await?;
         let _ = self.hosts.set(conn.hosts.clone());
         Ok(Migrator::new(conn.db, self.app.migrations)
             .secrets(conn.secrets)
@@ -195,7 +195,7 @@ impl App {
             }
         };
         if let Some(uri) = cli.global.uri.as_deref() {
-            let _ = SECRETS.set(mongo_migrate_core::Secrets::from_uri(uri));
+            let _ = SECRETS.set(mongodb_migrate_core::Secrets::from_uri(uri));
         }
         install_panic_hook();
         install_tracing();
@@ -283,7 +283,7 @@ impl App {
 }
 
 /// The environment variable that turns on `tracing` output on stderr, as an `EnvFilter`
-/// (`info`, `mongo_migrate=debug`, …): the run's span (database, collection, runner) and each
+/// (`info`, `mongodb_migrate=debug`, …): the run's span (database, collection, runner) and each
 /// migration's (name, direction, duration, outcome, documents changed). Human output on stdout
 /// stays as it is.
 pub const LOG_VAR: &str = "MONGO_MIGRATE_LOG";
@@ -396,7 +396,7 @@ pub(crate) fn print_json(value: &impl serde::Serialize) -> Result<(), CliError> 
 /// The secrets of the connection string: every text this command shows goes through
 /// [`shown`], so none of them is ever printed, whatever the text's origin (a driver error, a
 /// migration's error or note, a failure record written by an older version).
-static SECRETS: OnceLock<mongo_migrate_core::Secrets> = OnceLock::new();
+static SECRETS: OnceLock<mongodb_migrate_core::Secrets> = OnceLock::new();
 
 /// `text` as it may be shown.
 pub(crate) fn shown(text: &str) -> std::borrow::Cow<'_, str> {
@@ -417,7 +417,7 @@ pub(crate) fn line(text: &str) {
 /// from the database), keeping its own line breaks.
 pub(crate) fn terminal_lines(text: &str) -> String {
     text.split('\n')
-        .map(mongo_migrate_core::sanitize::for_terminal)
+        .map(mongodb_migrate_core::sanitize::for_terminal)
         .collect::<Vec<_>>()
         .join("\n")
 }

@@ -11,7 +11,7 @@ use crate::exit_code;
 /// The JSON document of `migrate plan --format json`.
 #[derive(Debug, Serialize)]
 struct PlanDocument<'a> {
-    /// `mongo-migrate/plan/v1`.
+    /// `mongodb-migrate/plan/v1`.
     schema: &'static str,
     migrations: Vec<PlannedMigration<'a>>,
 }
@@ -39,7 +39,7 @@ pub(crate) struct AllowedFinding<'a> {
     pub line: u32,
 }
 
-pub(crate) fn allowed_of(m: &mongo_migrate_core::Migration) -> Vec<AllowedFinding<'static>> {
+pub(crate) fn allowed_of(m: &mongodb_migrate_core::Migration) -> Vec<AllowedFinding<'static>> {
     m.allowed
         .iter()
         .map(|a| AllowedFinding {
@@ -54,7 +54,7 @@ pub(crate) fn run(args: &FormatArgs, ctx: &Ctx<'_>) -> Result<u8, CliError> {
     let migrations = ctx.app.migrations;
     match args.format {
         Format::Json => print_json(&PlanDocument {
-            schema: "mongo-migrate/plan/v1",
+            schema: "mongodb-migrate/plan/v1",
             migrations: migrations
                 .iter()
                 .enumerate()

@@ -7,8 +7,8 @@ use std::time::{Duration, Instant};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 use super::Style;
-use mongo_migrate_core::sanitize::for_terminal;
-use mongo_migrate_core::{Direction, Event, Observer};
+use mongodb_migrate_core::sanitize::for_terminal;
+use mongodb_migrate_core::{Direction, Event, Observer};
 
 /// Prints [`Event`]s.
 #[derive(Debug)]
@@ -195,7 +195,7 @@ impl Observer for Progress {
                 }
             }
             Event::Note { name, message } => {
-                let message = mongo_migrate_core::sanitize::for_terminal(message);
+                let message = mongodb_migrate_core::sanitize::for_terminal(message);
                 // Helpers write whole sentences that may already name the migration.
                 let line = if message.starts_with(name) {
                     format!("  {} {message}", st.warn("note:"))

@@ -2,7 +2,7 @@
 //! releases the lease, then the process exits 143 or 130); a second exits at once.
 
 use crate::exit_code;
-use mongo_migrate_core::CancelHandle;
+use mongodb_migrate_core::CancelHandle;
 
 /// The signal listener; stops listening when dropped.
 #[derive(Debug)]

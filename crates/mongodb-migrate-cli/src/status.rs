@@ -5,22 +5,22 @@ use serde::Serialize;
 use super::args::{Format, StatusArgs};
 use super::{print_json, CliError, Ctx, Style};
 use crate::exit_code;
-use mongo_migrate_core::sanitize::for_terminal;
-use mongo_migrate_core::{
+use mongodb_migrate_core::sanitize::for_terminal;
+use mongodb_migrate_core::{
     ChecksumState, MigrationStatus, State, Status, UnknownKind, UnknownMigration,
 };
 
 /// The JSON document of `migrate status --format json`.
 #[derive(Debug, Serialize)]
 pub(crate) struct StatusDocument<'a> {
-    /// `mongo-migrate/status/v1`.
+    /// `mongodb-migrate/status/v1`.
     schema: &'static str,
     database: &'a str,
     collection: &'a str,
     summary: Summary,
     migrations: &'a [MigrationStatus],
     unknown: &'a [UnknownMigration],
-    lock: &'a Option<mongo_migrate_core::lock::LockHolder>,
+    lock: &'a Option<mongodb_migrate_core::lock::LockHolder>,
 }
 
 /// Counts per state.
@@ -56,7 +56,7 @@ pub(crate) async fn run(args: &StatusArgs, ctx: &Ctx<'_>) -> Result<u8, CliError
     let status = migrator.status().await?;
     match args.format {
         Format::Json => print_json(&StatusDocument {
-            schema: "mongo-migrate/status/v1",
+            schema: "mongodb-migrate/status/v1",
             database: migrator.database().name(),
             collection: migrator.collection_name(),
             summary: Summary::of(&status),
@@ -228,7 +228,7 @@ fn details(out: &mut String, m: &MigrationStatus, st: Style) {
             .unwrap_or_default();
         out.push_str(&format!(
             "{pad}by {} pid {}{d}\n",
-            mongo_migrate_core::sanitize::for_terminal(&by.host),
+            mongodb_migrate_core::sanitize::for_terminal(&by.host),
             by.pid
         ));
     }
@@ -251,7 +251,7 @@ fn details(out: &mut String, m: &MigrationStatus, st: Style) {
         out.push_str(&format!(
             "{pad}{} {}\n",
             st.warn("note:"),
-            mongo_migrate_core::sanitize::for_terminal(note)
+            mongodb_migrate_core::sanitize::for_terminal(note)
         ));
     }
 }
@@ -264,7 +264,7 @@ fn short(s: &str) -> &str {
 mod tests {
     use super::*;
     use chrono::TimeZone;
-    use mongo_migrate_core::Failure;
+    use mongodb_migrate_core::Failure;
 
     fn entry(order: usize, name: &'static str, state: State, ms: Option<i64>) -> MigrationStatus {
         let applied = state == State::Applied;
@@ -327,7 +327,7 @@ Pending migrations:
         let mut failed = entry(2, "0002_b", State::Failed, Some(1));
         failed.failure = Some(Failure {
             failed_at: chrono::Utc.with_ymd_and_hms(2026, 11, 26, 4, 5, 7).unwrap(),
-            direction: mongo_migrate_core::Direction::Up,
+            direction: mongodb_migrate_core::Direction::Up,
             error: "backfilling: field missing".to_owned(),
         });
         let status = Status {

@@ -7,14 +7,14 @@ use super::args::{Format, UpArgs};
 use super::events::JsonEvents;
 use super::{CliError, Ctx};
 use crate::exit_code;
-use mongo_migrate_core::{Error, Report, UpOptions};
+use mongodb_migrate_core::{Error, Report, UpOptions};
 
 pub(crate) async fn run(args: &UpArgs, ctx: &Ctx<'_>) -> Result<u8, CliError> {
     let mut migrator = ctx.migrator().await?;
     let events = (args.format == Format::Json)
         .then(|| Arc::new(JsonEvents::new(migrator.database().name())));
     if let Some(events) = &events {
-        migrator = migrator.observer(Arc::clone(events) as Arc<dyn mongo_migrate_core::Observer>);
+        migrator = migrator.observer(Arc::clone(events) as Arc<dyn mongodb_migrate_core::Observer>);
     }
     let options = UpOptions {
         to: args.to.clone(),
@@ -43,7 +43,7 @@ pub(crate) async fn run(args: &UpArgs, ctx: &Ctx<'_>) -> Result<u8, CliError> {
 /// forward after a failed migration.
 pub(crate) fn finish(
     result: Result<Report, Error>,
-    migrations: &[mongo_migrate_core::Migration],
+    migrations: &[mongodb_migrate_core::Migration],
     events: Option<&JsonEvents>,
     started: Instant,
     [verb, done, state]: [&str; 3],
@@ -73,7 +73,7 @@ pub(crate) fn finish(
 /// The summary line of `up` and `down`.
 pub(crate) fn summarize(
     report: &Report,
-    migrations: &[mongo_migrate_core::Migration],
+    migrations: &[mongodb_migrate_core::Migration],
     started: Instant,
     verb: &str,
     done: &str,
@@ -90,7 +90,7 @@ pub(crate) fn summarize(
             outln!("Dry run: would {verb} {n} {noun}{fake}, in this order:");
             for s in &report.steps {
                 outln!("  {}", s.name);
-                if report.direction == mongo_migrate_core::Direction::Up {
+                if report.direction == mongodb_migrate_core::Direction::Up {
                     if let Some(m) = migration_named(s.name) {
                         for a in m.allowed {
                             outln!(

@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 use super::args::WaitArgs;
 use super::{CliError, Ctx};
 use crate::exit_code;
-use mongo_migrate_core::FindingKind;
+use mongodb_migrate_core::FindingKind;
 
 /// The longest pause between two polls, however long the wait.
 const MAX_INTERVAL: Duration = Duration::from_secs(10);

@@ -29,8 +29,8 @@ pub use backfill::{backfill, Backfill, BackfillReport, Total};
 ///
 /// # Examples
 /// ```no_run
-/// use mongo_migrate_core::batch;
-/// use mongo_migrate_core::prelude::*;
+/// use mongodb_migrate_core::batch;
+/// use mongodb_migrate_core::prelude::*;
 ///
 /// async fn upgrade(db: &Database) -> Result<()> {
 ///     let stories = db.collection::<Document>("stories");

@@ -15,9 +15,9 @@ use tokio_util::sync::CancellationToken;
 /// # Examples
 ///
 /// ```no_run
-/// use mongo_migrate_core::{CancelHandle, Migration, Migrator};
+/// use mongodb_migrate_core::{CancelHandle, Migration, Migrator};
 /// # static MIGRATIONS: &[Migration] = &[];
-/// # async fn run(db: mongo_migrate_core::mongodb::Database) {
+/// # async fn run(db: mongodb_migrate_core::mongodb::Database) {
 /// let cancel = CancelHandle::new();
 /// let on_shutdown = cancel.clone();
 /// tokio::spawn(async move {

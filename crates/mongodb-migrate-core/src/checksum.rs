@@ -27,7 +27,7 @@ impl<'a> StoredChecksum<'a> {
     /// Reads a stored value: `v<N>:<value>` is version N, anything else version 1.
     ///
     /// ```
-    /// use mongo_migrate_core::checksum::StoredChecksum;
+    /// use mongodb_migrate_core::checksum::StoredChecksum;
     /// assert_eq!(StoredChecksum::parse("ab12").version, 1);
     /// let v2 = StoredChecksum::parse("v2:ab12");
     /// assert_eq!((v2.version, v2.value), (2, "ab12"));

@@ -32,8 +32,8 @@ pub struct Connection {
 /// [`ConfigError::NoDatabase`]. Every message carries the URI with its password redacted.
 ///
 /// ```no_run
-/// # async fn f() -> Result<(), mongo_migrate_core::Error> {
-/// let conn = mongo_migrate_core::connect(
+/// # async fn f() -> Result<(), mongodb_migrate_core::Error> {
+/// let conn = mongodb_migrate_core::connect(
 ///     "mongodb://ann:secret@db.example.com/?replicaSet=rs0",
 ///     Some("field-notes"),
 ///     std::time::Duration::from_secs(5),
@@ -77,7 +77,7 @@ pub async fn connect(
     options.server_selection_timeout = Some(server_timeout);
     options.connect_timeout = Some(server_timeout);
     if options.app_name.is_none() {
-        options.app_name = Some("mongo-migrate".to_owned());
+        options.app_name = Some("mongodb-migrate".to_owned());
     }
     let client = Client::with_options(options).map_err(|e| ConfigError::BadUri {
         uri: redacted_uri.clone(),

@@ -1,5 +1,5 @@
 //! Runtime of mongodb-migrate, a MongoDB migration framework whose plan is checked at compile
-//! time. Apps use it through the `mongodb-migrate` crate (`use mongo_migrate::…`).
+//! time. Apps use it through the `mongodb-migrate` crate (`use mongodb_migrate::…`).
 //!
 //! `mongodb-migrate-build` turns `migrations/*.rs` into a checked, ordered registry of
 //! [`Migration`]s at `cargo build`; this crate applies that plan to a database:
@@ -15,17 +15,17 @@
 //! `build.rs` generated):
 //!
 //! ```no_run
-//! # static MIGRATIONS: &[mongo_migrate_core::Migration] = &[];
-//! # async fn start() -> Result<(), mongo_migrate_core::Error> {
+//! # static MIGRATIONS: &[mongodb_migrate_core::Migration] = &[];
+//! # async fn start() -> Result<(), mongodb_migrate_core::Error> {
 //! use std::time::Duration;
 //!
-//! let conn = mongo_migrate_core::connect(
+//! let conn = mongodb_migrate_core::connect(
 //!     "mongodb://db.example.com/field-notes",
 //!     None,
 //!     Duration::from_secs(5),
 //! )
 //! .await?;
-//! let report = mongo_migrate_core::Migrator::new(conn.db, MIGRATIONS)
+//! let report = mongodb_migrate_core::Migrator::new(conn.db, MIGRATIONS)
 //!     .secrets(conn.secrets)
 //!     .up()
 //!     .await?;
@@ -86,6 +86,6 @@ pub use verdict::{Finding, FindingKind, Verdict, PRECEDENCE};
 /// it was generated for, so a version skew between the two crates is one clear error.
 pub const REGISTRY_FORMAT: u32 = 1;
 
-// Re-exported so generated code and migrations name one driver version: `::mongo_migrate_core::mongodb`.
+// Re-exported so generated code and migrations name one driver version: `::mongodb_migrate_core::mongodb`.
 pub use bson;
 pub use mongodb;

@@ -67,8 +67,8 @@ struct Shared {
 /// exclusive work under the same lock:
 ///
 /// ```no_run
-/// # async fn f(db: mongo_migrate_core::mongodb::Database) -> Result<(), mongo_migrate_core::LockError> {
-/// use mongo_migrate_core::lock::{Attempt, LeaseLock};
+/// # async fn f(db: mongodb_migrate_core::mongodb::Database) -> Result<(), mongodb_migrate_core::LockError> {
+/// use mongodb_migrate_core::lock::{Attempt, LeaseLock};
 /// use std::time::Duration;
 ///
 /// let lock = LeaseLock::new(&db, "pymongo_migrate", Duration::from_secs(30));

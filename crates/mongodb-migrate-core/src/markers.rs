@@ -35,8 +35,8 @@
 //!
 //! # Examples
 //! ```no_run
-//! use mongo_migrate_core::markers;
-//! use mongo_migrate_core::prelude::*;
+//! use mongodb_migrate_core::markers;
+//! use mongodb_migrate_core::prelude::*;
 //!
 //! const NAME: &str = "0005_add_featured_flag";
 //!
@@ -82,7 +82,7 @@ const BATCH: usize = 1000;
 /// # Examples
 /// ```
 /// assert_eq!(
-///     mongo_migrate_core::markers::marker_field("0002_add_user_id"),
+///     mongodb_migrate_core::markers::marker_field("0002_add_user_id"),
 ///     "_migrated_by_0002_add_user_id"
 /// );
 /// ```
@@ -144,9 +144,9 @@ pub struct Reference<'a> {
 ///
 /// # Examples
 /// ```no_run
-/// # async fn example(db: mongo_migrate_core::mongodb::Database) -> mongo_migrate_core::mongodb::error::Result<()> {
-/// use mongo_migrate_core::markers;
-/// use mongo_migrate_core::prelude::*;
+/// # async fn example(db: mongodb_migrate_core::mongodb::Database) -> mongodb_migrate_core::mongodb::error::Result<()> {
+/// use mongodb_migrate_core::markers;
+/// use mongodb_migrate_core::prelude::*;
 /// let pages = db.collection::<Document>("pages");
 /// let set = markers::set_if_missing(&pages, doc! { "slug": "about" }, "order", 2, "0007_order_pages").await?;
 /// println!("{} pages ordered", set.total());
@@ -188,9 +188,9 @@ pub async fn set_if_missing(
 ///
 /// # Examples
 /// ```no_run
-/// # async fn example(db: mongo_migrate_core::mongodb::Database) -> mongo_migrate_core::mongodb::error::Result<()> {
-/// use mongo_migrate_core::markers;
-/// use mongo_migrate_core::prelude::*;
+/// # async fn example(db: mongodb_migrate_core::mongodb::Database) -> mongodb_migrate_core::mongodb::error::Result<()> {
+/// use mongodb_migrate_core::markers;
+/// use mongodb_migrate_core::prelude::*;
 /// let stories = db.collection::<Document>("stories");
 /// let undone = markers::unset_own(&stories, "user_id", "0002_add_user_id_to_content").await?;
 /// assert_eq!(undone.referenced, 0, "only created documents can be referenced");
@@ -269,9 +269,9 @@ pub async fn unset_own(
 ///
 /// # Examples
 /// ```no_run
-/// # async fn example(db: mongo_migrate_core::mongodb::Database) -> mongo_migrate_core::mongodb::error::Result<()> {
-/// use mongo_migrate_core::markers;
-/// use mongo_migrate_core::prelude::*;
+/// # async fn example(db: mongodb_migrate_core::mongodb::Database) -> mongodb_migrate_core::mongodb::error::Result<()> {
+/// use mongodb_migrate_core::markers;
+/// use mongodb_migrate_core::prelude::*;
 /// let sections = db.collection::<Document>("sections");
 /// let created = markers::insert_if_absent(
 ///     &sections,
@@ -318,9 +318,9 @@ pub async fn insert_if_absent(
 ///
 /// # Examples
 /// ```no_run
-/// # async fn example(db: mongo_migrate_core::mongodb::Database) -> mongo_migrate_core::mongodb::error::Result<()> {
-/// use mongo_migrate_core::markers;
-/// use mongo_migrate_core::prelude::*;
+/// # async fn example(db: mongodb_migrate_core::mongodb::Database) -> mongodb_migrate_core::mongodb::error::Result<()> {
+/// use mongodb_migrate_core::markers;
+/// use mongodb_migrate_core::prelude::*;
 /// let users = db.collection::<Document>("users");
 /// let undone = markers::delete_own(&users, "0001_create_admin_user").await?;
 /// println!("{} deleted, {} left", undone.undone, undone.left());
@@ -343,9 +343,9 @@ pub async fn delete_own(
 ///
 /// # Examples
 /// ```no_run
-/// # async fn example(db: mongo_migrate_core::mongodb::Database) -> mongo_migrate_core::mongodb::error::Result<()> {
-/// use mongo_migrate_core::markers::{self, Reference};
-/// use mongo_migrate_core::prelude::*;
+/// # async fn example(db: mongodb_migrate_core::mongodb::Database) -> mongodb_migrate_core::mongodb::error::Result<()> {
+/// use mongodb_migrate_core::markers::{self, Reference};
+/// use mongodb_migrate_core::prelude::*;
 /// let sections = db.collection::<Document>("sections");
 /// markers::delete_own_unreferenced(
 ///     &sections,

@@ -23,7 +23,7 @@ pub type MigrationFn = for<'a> fn(&'a Database) -> BoxFuture<'a, MigrationResult
 
 /// A migration compiled into the binary.
 ///
-/// Values of this type are written by `mongo-migrate-build` into the generated registry, in a
+/// Values of this type are written by `mongodb-migrate-build` into the generated registry, in a
 /// `static` array already checked and ordered at build time: every dependency exists, the graph
 /// has no cycle, there is one head, and the order is topological with ties broken by sequence
 /// number. Code should treat the array as the plan and never reorder it.

@@ -23,9 +23,9 @@ use crate::transaction;
 use crate::verdict::FindingKind;
 use crate::Migration;
 
-/// The `tracing` target of the run's spans and events: `mongo_migrate`, whichever crate of
-/// the framework emits them, so `MONGO_MIGRATE_LOG=mongo_migrate=debug` selects them.
-pub const TRACE_TARGET: &str = "mongo_migrate";
+/// The `tracing` target of the run's spans and events: `mongodb_migrate`, whichever crate of
+/// the framework emits them, so `MONGO_MIGRATE_LOG=mongodb_migrate=debug` selects them.
+pub const TRACE_TARGET: &str = "mongodb_migrate";
 
 /// The state collection pymongo-migrate uses, and our default.
 pub const DEFAULT_COLLECTION: &str = "pymongo_migrate";
@@ -116,11 +116,11 @@ pub struct AcceptedChange {
 /// `migrate` command:
 ///
 /// ```no_run
-/// use mongo_migrate_core::{Migration, Migrator};
+/// use mongodb_migrate_core::{Migration, Migrator};
 ///
 /// # static MIGRATIONS: &[Migration] = &[];
 /// # async fn start() -> Result<(), Box<dyn std::error::Error>> {
-/// let client = mongo_migrate_core::mongodb::Client::with_uri_str("mongodb://localhost/app").await?;
+/// let client = mongodb_migrate_core::mongodb::Client::with_uri_str("mongodb://localhost/app").await?;
 /// let db = client.database("app");
 /// let report = Migrator::new(db, MIGRATIONS)
 ///     .lock_timeout(std::time::Duration::from_secs(120))
@@ -186,9 +186,9 @@ impl Migrator {
     ///
     /// # Examples
     /// ```no_run
-    /// # use mongo_migrate_core::{Migration, Migrator, Secrets};
+    /// # use mongodb_migrate_core::{Migration, Migrator, Secrets};
     /// # static MIGRATIONS: &[Migration] = &[];
-    /// # async fn run(db: mongo_migrate_core::mongodb::Database, uri: &str, api_key: &str) {
+    /// # async fn run(db: mongodb_migrate_core::mongodb::Database, uri: &str, api_key: &str) {
     /// let mut secrets = Secrets::from_uri(uri);
     /// secrets.add(api_key);
     /// let report = Migrator::new(db, MIGRATIONS).secrets(secrets).up().await;
@@ -1154,8 +1154,8 @@ fn refuse_unknown_dependents(
 /// Checks `name` as a state collection: a name MongoDB accepts, outside `system.`.
 ///
 /// ```
-/// assert!(mongo_migrate_core::validate_collection("pymongo_migrate").is_ok());
-/// assert!(mongo_migrate_core::validate_collection("system.users").is_err());
+/// assert!(mongodb_migrate_core::validate_collection("pymongo_migrate").is_ok());
+/// assert!(mongodb_migrate_core::validate_collection("system.users").is_err());
 /// ```
 pub fn validate_collection(name: &str) -> Result<(), ConfigError> {
     let bad = |reason| ConfigError::BadCollection {

@@ -1,4 +1,4 @@
-//! What a migration file needs, in one `use mongo_migrate::prelude::*;`.
+//! What a migration file needs, in one `use mongodb_migrate::prelude::*;`.
 
 pub use crate::migration::{MigrationError as Error, MigrationResult as Result};
 pub use crate::transaction::Transaction;

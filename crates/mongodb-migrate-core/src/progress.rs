@@ -47,7 +47,7 @@ pub fn report(done: u64, total: Option<u64>) {
 ///
 /// # Examples
 /// ```no_run
-/// mongo_migrate_core::progress::note("1 document in stories changed since it was applied; left as it is");
+/// mongodb_migrate_core::progress::note("1 document in stories changed since it was applied; left as it is");
 /// ```
 pub fn note(message: impl Into<String>) {
     let message = message.into();

@@ -150,7 +150,7 @@ const URI_DELIMITERS: &[char] = &['?', '/', ':', '@', ',', '&', '=', '#', '[', '
 /// # Examples
 ///
 /// ```
-/// use mongo_migrate_core::redact_uri;
+/// use mongodb_migrate_core::redact_uri;
 ///
 /// assert_eq!(
 ///     redact_uri("mongodb://ann:s3cret@db.example:27017/app?tls=true"),
@@ -197,7 +197,7 @@ pub fn redact_text(text: &str, uri: &str) -> String {
 /// # Examples
 ///
 /// ```
-/// use mongo_migrate_core::Secrets;
+/// use mongodb_migrate_core::Secrets;
 ///
 /// let mut secrets = Secrets::from_uri("mongodb://ann:p%40ss@db.example/app");
 /// secrets.add("api-key-123");
@@ -322,7 +322,7 @@ impl fmt::Debug for Secrets {
 ///
 /// ```
 /// use std::path::Path;
-/// use mongo_migrate_core::dotenv_location_message;
+/// use mongodb_migrate_core::dotenv_location_message;
 ///
 /// assert_eq!(
 ///     dotenv_location_message(Path::new("/app/.env"), 3, 14),

@@ -63,7 +63,7 @@ fn push_escape(out: &mut String, c: char) {
 /// # Examples
 ///
 /// ```
-/// use mongo_migrate_core::sanitize::for_terminal;
+/// use mongodb_migrate_core::sanitize::for_terminal;
 ///
 /// assert_eq!(for_terminal("0001_init"), "0001_init");
 /// assert_eq!(for_terminal("\x1b[31mEVIL\x1b[0m"), "\\x1b[31mEVIL\\x1b[0m");
@@ -103,7 +103,7 @@ pub fn for_terminal(s: &str) -> Cow<'_, str> {
 /// # Examples
 ///
 /// ```
-/// use mongo_migrate_core::sanitize::dot_id;
+/// use mongodb_migrate_core::sanitize::dot_id;
 ///
 /// assert_eq!(dot_id("0001_init"), r#""0001_init""#);
 /// assert_eq!(dot_id("a\"b"), r#""a\"b""#);
@@ -140,7 +140,7 @@ pub fn dot_id(s: &str) -> String {
 /// # Examples
 ///
 /// ```
-/// use mongo_migrate_core::sanitize::mermaid_label;
+/// use mongodb_migrate_core::sanitize::mermaid_label;
 ///
 /// assert_eq!(mermaid_label("0001_init"), r#""0001_init""#);
 /// assert_eq!(mermaid_label("say \"hi\" #1"), r#""say #quot;hi#quot; #35;1""#);
@@ -175,7 +175,7 @@ pub fn mermaid_label(s: &str) -> String {
 /// # Examples
 ///
 /// ```
-/// use mongo_migrate_core::sanitize::mermaid_id;
+/// use mongodb_migrate_core::sanitize::mermaid_id;
 ///
 /// assert_eq!(mermaid_id("0001_init"), "m_0001__init");
 /// assert_eq!(mermaid_id("a.b"), "m_a_2e_b");

@@ -47,7 +47,7 @@ use crate::model::{Direction, LockHolder, Runner};
 pub const LOCK_ID: &str = "migrate";
 
 /// The tool and version written into the details of every migration we run.
-pub const TOOL: &str = concat!("mongo-migrate ", env!("CARGO_PKG_VERSION"));
+pub const TOOL: &str = concat!("mongodb-migrate ", env!("CARGO_PKG_VERSION"));
 
 /// The name of the details collection beside state collection `collection`.
 pub fn details_collection(collection: &str) -> String {
@@ -1319,6 +1319,12 @@ mod tests {
         );
         assert!(details_doc(&raw(doc! { "_id": 1, "checksum": "ab" })).is_none());
         assert!(details_doc(&raw(doc! { "_id": "u1", "email": "x" })).is_none());
+        // Written before the crates' rename: the tool's name decides nothing.
+        let old = details_doc(&raw(doc! {
+            "_id": "0001_a", "tool": "mongo-migrate 0.1.0", "checksum": "ab",
+        }))
+        .expect("a record of the tool's old name");
+        assert_eq!(old.tool.as_deref(), Some("mongo-migrate 0.1.0"));
     }
 
     #[test]

@@ -6,7 +6,7 @@
 //! `&mut Transaction` instead of `&Database`, and every operation must pass the session:
 //!
 //! ```no_run
-//! use mongo_migrate_core::prelude::*;
+//! use mongodb_migrate_core::prelude::*;
 //!
 //! pub const TRANSACTIONAL: bool = true;
 //!
@@ -73,7 +73,7 @@ pub struct Transaction {
 /// Runs `body` in a transaction on `db`'s client and commits it; aborts it if `body` fails.
 ///
 /// This is what the generated shim of a transactional migration calls:
-/// `::mongo_migrate_core::transaction::run(db, |tx| Box::pin(m0003_x::upgrade(tx)))`.
+/// `::mongodb_migrate_core::transaction::run(db, |tx| Box::pin(m0003_x::upgrade(tx)))`.
 ///
 /// - An error from `body` (or from the commit) carrying the `TransientTransactionError` label
 ///   aborts the transaction and runs the whole body again, at most [`MAX_ATTEMPTS`] times in all:

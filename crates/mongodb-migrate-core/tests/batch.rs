@@ -1,9 +1,9 @@
 //! Batches stream a collection with bounded memory and report progress to the runner.
 use std::sync::{Arc, Mutex};
 
-use mongo_migrate_core::prelude::*;
-use mongo_migrate_core::testing::test_database;
-use mongo_migrate_core::{BoxFuture, Event, Migration, MigrationResult, Migrator, Observer};
+use mongodb_migrate_core::prelude::*;
+use mongodb_migrate_core::testing::test_database;
+use mongodb_migrate_core::{BoxFuture, Event, Migration, MigrationResult, Migrator, Observer};
 
 const COUNT: i32 = 1_050;
 

@@ -7,13 +7,13 @@ mod common;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use mongo_migrate_core::bson::{doc, Document};
-use mongo_migrate_core::mongodb::event::command::CommandEvent;
-use mongo_migrate_core::mongodb::event::EventHandler;
-use mongo_migrate_core::mongodb::options::ClientOptions;
-use mongo_migrate_core::mongodb::{Client, Database};
-use mongo_migrate_core::testing::{test_database, test_server_uri};
-use mongo_migrate_core::{
+use mongodb_migrate_core::bson::{doc, Document};
+use mongodb_migrate_core::mongodb::event::command::CommandEvent;
+use mongodb_migrate_core::mongodb::event::EventHandler;
+use mongodb_migrate_core::mongodb::options::ClientOptions;
+use mongodb_migrate_core::mongodb::{Client, Database};
+use mongodb_migrate_core::testing::{test_database, test_server_uri};
+use mongodb_migrate_core::{
     BoxFuture, DownOptions, DownTarget, Migration, MigrationResult, Migrator, WritePath,
 };
 
@@ -202,7 +202,7 @@ async fn a_backfill_reads_with_one_cursor_and_writes_one_command_per_batch() {
         .expect("seed");
     let (db, seen, _) = counting(t.name()).await;
     let items = db.collection::<Document>("items");
-    let report = mongo_migrate_core::batch::backfill(&items, doc! {})
+    let report = mongodb_migrate_core::batch::backfill(&items, doc! {})
         .batch_size(1000)
         .update_each(|_| Some(doc! { "$set": { "f": 1 } }))
         .await

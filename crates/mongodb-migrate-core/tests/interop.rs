@@ -7,9 +7,9 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use common::runs;
-use mongo_migrate_core::bson::{doc, Bson, Document};
-use mongo_migrate_core::testing::{test_database, TestDatabase};
-use mongo_migrate_core::{ChecksumState, Migration, Migrator, State};
+use mongodb_migrate_core::bson::{doc, Bson, Document};
+use mongodb_migrate_core::testing::{test_database, TestDatabase};
+use mongodb_migrate_core::{ChecksumState, Migration, Migrator, State};
 
 logging_migration!(up_a, down_a, "0001_a");
 logging_migration!(up_b, down_b, "0002_b");
@@ -94,7 +94,7 @@ async fn pymongo_migrate_reads_and_continues_what_we_applied() {
     let t = test_database("interop_ours_first").await;
     let dir = python_migrations();
     let m = Migrator::new(t.db.clone(), LINEAR);
-    m.up_with(&mongo_migrate_core::UpOptions {
+    m.up_with(&mongodb_migrate_core::UpOptions {
         to: Some("0002_b".into()),
         ..Default::default()
     })

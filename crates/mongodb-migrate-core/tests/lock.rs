@@ -7,11 +7,11 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use common::docs;
-use mongo_migrate_core::bson::{doc, Document};
-use mongo_migrate_core::lock::{force_release, Attempt, LeaseLock, LOCK_ID};
-use mongo_migrate_core::mongodb::Database;
-use mongo_migrate_core::testing::test_database;
-use mongo_migrate_core::{
+use mongodb_migrate_core::bson::{doc, Document};
+use mongodb_migrate_core::lock::{force_release, Attempt, LeaseLock, LOCK_ID};
+use mongodb_migrate_core::mongodb::Database;
+use mongodb_migrate_core::testing::test_database;
+use mongodb_migrate_core::{
     BoxFuture, Error, Event, LockError, Migration, MigrationResult, Migrator, Observer, State,
 };
 

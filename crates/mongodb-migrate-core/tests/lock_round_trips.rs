@@ -4,12 +4,12 @@
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use mongo_migrate_core::lock::LeaseLock;
-use mongo_migrate_core::mongodb::event::command::CommandEvent;
-use mongo_migrate_core::mongodb::event::EventHandler;
-use mongo_migrate_core::mongodb::options::ClientOptions;
-use mongo_migrate_core::mongodb::Client;
-use mongo_migrate_core::testing::{test_database, test_server_uri};
+use mongodb_migrate_core::lock::LeaseLock;
+use mongodb_migrate_core::mongodb::event::command::CommandEvent;
+use mongodb_migrate_core::mongodb::event::EventHandler;
+use mongodb_migrate_core::mongodb::options::ClientOptions;
+use mongodb_migrate_core::mongodb::Client;
+use mongodb_migrate_core::testing::{test_database, test_server_uri};
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_renewal_is_one_update_and_keeps_the_lease_with_the_server_clock() {

@@ -5,9 +5,9 @@
 mod common;
 
 use common::runs;
-use mongo_migrate_core::bson::{doc, DateTime, Document};
-use mongo_migrate_core::testing::test_database;
-use mongo_migrate_core::{Error, Migration, Migrator, Refusal, UpOptions};
+use mongodb_migrate_core::bson::{doc, DateTime, Document};
+use mongodb_migrate_core::testing::test_database;
+use mongodb_migrate_core::{Error, Migration, Migrator, Refusal, UpOptions};
 
 logging_migration!(up_a, down_a, "0001_a");
 logging_migration!(up_b, down_b, "0002_b");

@@ -1,9 +1,9 @@
 //! The round-trip harness itself: it passes a correct plan and pins down each broken property,
 //! with and without the application's writes between an upgrade and its downgrade.
-use mongo_migrate_core::mongodb::Database;
-use mongo_migrate_core::prelude::*;
-use mongo_migrate_core::testing::{test_database, Broken, RoundTrip};
-use mongo_migrate_core::{BoxFuture, Migration, MigrationResult};
+use mongodb_migrate_core::mongodb::Database;
+use mongodb_migrate_core::prelude::*;
+use mongodb_migrate_core::testing::{test_database, Broken, RoundTrip};
+use mongodb_migrate_core::{BoxFuture, Migration, MigrationResult};
 
 fn good_up(db: &Database) -> BoxFuture<'_, MigrationResult<()>> {
     Box::pin(async move {
@@ -149,8 +149,8 @@ fn app_edits_created(db: &Database) -> BoxFuture<'_, ()> {
 
 const fn m(
     name: &'static str,
-    upgrade: mongo_migrate_core::MigrationFn,
-    downgrade: mongo_migrate_core::MigrationFn,
+    upgrade: mongodb_migrate_core::MigrationFn,
+    downgrade: mongodb_migrate_core::MigrationFn,
 ) -> Migration {
     Migration {
         name,
@@ -178,7 +178,7 @@ static CLOBBERS: [Migration; 1] = [m("0001_good", good_up, clobbering_down)];
 static QUIET: [Migration; 1] = [m("0001_good", good_up, quiet_down)];
 static CREATES: [Migration; 1] = [m("0001_creates", creates_up, creates_down)];
 
-async fn seeded(label: &str) -> mongo_migrate_core::testing::TestDatabase {
+async fn seeded(label: &str) -> mongodb_migrate_core::testing::TestDatabase {
     let t = test_database(label).await;
     t.db.collection::<Document>("items")
         .insert_many([

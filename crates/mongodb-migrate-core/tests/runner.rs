@@ -6,10 +6,10 @@ mod common;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use common::{docs, runs};
-use mongo_migrate_core::bson::{doc, Bson, Document};
-use mongo_migrate_core::mongodb::Database;
-use mongo_migrate_core::testing::{test_database, DbSnapshot};
-use mongo_migrate_core::{
+use mongodb_migrate_core::bson::{doc, Bson, Document};
+use mongodb_migrate_core::mongodb::Database;
+use mongodb_migrate_core::testing::{test_database, DbSnapshot};
+use mongodb_migrate_core::{
     BoxFuture, ChecksumState, DownOptions, DownTarget, Error, Migration, MigrationResult, Migrator,
     Refusal, State, UpOptions,
 };
@@ -41,7 +41,7 @@ fn strip_ids(mut docs: Vec<Document>) -> Vec<Document> {
     docs
 }
 
-fn names(report: &mongo_migrate_core::Report) -> Vec<&str> {
+fn names(report: &mongodb_migrate_core::Report) -> Vec<&str> {
     report.steps.iter().map(|s| s.name).collect()
 }
 
@@ -82,7 +82,7 @@ async fn up_status_down_write_pymongo_shaped_state() {
     assert!(a
         .get_str("tool")
         .expect("tool")
-        .starts_with("mongo-migrate "));
+        .starts_with("mongodb-migrate "));
     assert_eq!(a.get_bool("fake"), Ok(false));
     assert!(a.get("started_at").is_none() && a.get("failed_at").is_none());
     // The lock is released.
@@ -490,7 +490,9 @@ async fn drift_is_detected_and_refused_unless_allowed() {
 async fn state_without_checksum_is_not_a_change() {
     let t = test_database("no_checksum").await;
     t.db.collection::<Document>("pymongo_migrate")
-        .insert_one(doc! { "name": "0001_a", "applied": mongo_migrate_core::bson::DateTime::now() })
+        .insert_one(
+            doc! { "name": "0001_a", "applied": mongodb_migrate_core::bson::DateTime::now() },
+        )
         .await
         .expect("insert");
     let m = Migrator::new(t.db.clone(), LINEAR);
@@ -516,7 +518,7 @@ async fn unknown_migrations_are_listed_and_refused_unless_allowed() {
     .expect("up a");
     let state = t.db.collection::<Document>("pymongo_migrate");
     state
-        .insert_one(doc! { "name": "0009_from_the_future", "applied": mongo_migrate_core::bson::DateTime::now() })
+        .insert_one(doc! { "name": "0009_from_the_future", "applied": mongodb_migrate_core::bson::DateTime::now() })
         .await
         .expect("insert");
     // Not applied (downgraded by pymongo-migrate): not unknown.
@@ -559,7 +561,7 @@ async fn status_reads_pymongo_shaped_documents() {
         .with_timezone(&chrono::Utc);
     t.db.collection::<Document>("pymongo_migrate")
         .insert_many([
-            doc! { "name": "0001_a", "applied": mongo_migrate_core::bson::DateTime::from_chrono(applied) },
+            doc! { "name": "0001_a", "applied": mongodb_migrate_core::bson::DateTime::from_chrono(applied) },
             doc! { "name": "0002_b", "applied": Bson::Null },
         ])
         .await
@@ -633,14 +635,14 @@ async fn a_failed_downgrade_is_recorded_like_an_upgrade_failure() {
     let err = m.down().await.expect_err("downgrade fails");
     assert_eq!(common::kind(&err), "migration failed");
     assert!(
-        matches!(&err, Error::MigrationFailed { name, direction: mongo_migrate_core::Direction::Down, error }
+        matches!(&err, Error::MigrationFailed { name, direction: mongodb_migrate_core::Direction::Down, error }
             if name == "0002_b" && error == "index is still in use"),
         "{err}"
     );
     let status = m.status().await.expect("status");
     assert_eq!(status.migrations[1].state, State::Failed);
     let failure = status.migrations[1].failure.as_ref().expect("failure");
-    assert_eq!(failure.direction, mongo_migrate_core::Direction::Down);
+    assert_eq!(failure.direction, mongodb_migrate_core::Direction::Down);
     // `applied` is left as it was: the downgrade did not complete.
     assert_eq!(status.migrations[1].applied_at, applied_at);
 
@@ -674,7 +676,7 @@ async fn duplicate_state_documents_are_resolved_under_the_lock_keeping_the_appli
     state
         .insert_many([
             doc! { "name": "0001_a", "applied": Bson::Null },
-            doc! { "name": "0001_a", "applied": mongo_migrate_core::bson::DateTime::now() },
+            doc! { "name": "0001_a", "applied": mongodb_migrate_core::bson::DateTime::now() },
             doc! { "name": "0001_a", "applied": Bson::Null },
         ])
         .await

@@ -10,12 +10,12 @@ mod common;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 
-use mongo_migrate_core::mongodb::event::command::CommandEvent;
-use mongo_migrate_core::mongodb::event::EventHandler;
-use mongo_migrate_core::mongodb::options::ClientOptions;
-use mongo_migrate_core::mongodb::Client;
-use mongo_migrate_core::testing::{test_database, test_server_uri};
-use mongo_migrate_core::{Migration, Migrator, State};
+use mongodb_migrate_core::mongodb::event::command::CommandEvent;
+use mongodb_migrate_core::mongodb::event::EventHandler;
+use mongodb_migrate_core::mongodb::options::ClientOptions;
+use mongodb_migrate_core::mongodb::Client;
+use mongodb_migrate_core::testing::{test_database, test_server_uri};
+use mongodb_migrate_core::{Migration, Migrator, State};
 
 fn plan_of(n: usize) -> &'static [Migration] {
     common::chain(n, "m", common::noop)
@@ -31,7 +31,7 @@ async fn reads_during_status(n: usize, applied: usize) -> usize {
     let t = test_database(&format!("status_queries_{n}")).await;
     let plan = plan_of(n);
     Migrator::new(t.db.clone(), plan)
-        .up_with(&mongo_migrate_core::UpOptions {
+        .up_with(&mongodb_migrate_core::UpOptions {
             to: Some(plan[applied - 1].name.to_owned()),
             ..Default::default()
         })
@@ -40,12 +40,12 @@ async fn reads_during_status(n: usize, applied: usize) -> usize {
     // What the state read has to fetch: one state and one details document per applied
     // migration (counted on the test's own client, before the counting one exists).
     for collection in [
-        mongo_migrate_core::DEFAULT_COLLECTION.to_owned(),
-        format!("{}_details", mongo_migrate_core::DEFAULT_COLLECTION),
+        mongodb_migrate_core::DEFAULT_COLLECTION.to_owned(),
+        format!("{}_details", mongodb_migrate_core::DEFAULT_COLLECTION),
     ] {
         let stored =
-            t.db.collection::<mongo_migrate_core::bson::Document>(&collection)
-                .count_documents(mongo_migrate_core::bson::doc! {})
+            t.db.collection::<mongodb_migrate_core::bson::Document>(&collection)
+                .count_documents(mongodb_migrate_core::bson::doc! {})
                 .await
                 .expect("count");
         assert_eq!(stored, applied as u64, "{collection}");

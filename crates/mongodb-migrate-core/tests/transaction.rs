@@ -5,12 +5,12 @@
 use std::sync::atomic::{AtomicU32, Ordering};
 
 use futures::TryStreamExt;
-use mongo_migrate_core::bson::{doc, Document};
-use mongo_migrate_core::mongodb::Database;
-use mongo_migrate_core::prelude::*;
-use mongo_migrate_core::testing::{test_database, RoundTrip};
-use mongo_migrate_core::transaction::{self, Transaction};
-use mongo_migrate_core::{BoxFuture, Error, Migration, MigrationResult, Migrator, State};
+use mongodb_migrate_core::bson::{doc, Document};
+use mongodb_migrate_core::mongodb::Database;
+use mongodb_migrate_core::prelude::*;
+use mongodb_migrate_core::testing::{test_database, RoundTrip};
+use mongodb_migrate_core::transaction::{self, Transaction};
+use mongodb_migrate_core::{BoxFuture, Error, Migration, MigrationResult, Migrator, State};
 
 // The migration functions, written as a migration file would write them.
 
@@ -44,7 +44,7 @@ async fn unflag_items(tx: &mut Transaction) -> MigrationResult<()> {
     Ok(())
 }
 
-// The shims, exactly as mongo-migrate-build generates them for `TRANSACTIONAL: bool = true`.
+// The shims, exactly as mongodb-migrate-build generates them for `TRANSACTIONAL: bool = true`.
 
 fn up_insert_then_fail(db: &Database) -> BoxFuture<'_, MigrationResult<()>> {
     transaction::run(db, |tx| Box::pin(insert_then_fail(tx)))
@@ -72,8 +72,8 @@ fn noop(_db: &Database) -> BoxFuture<'_, MigrationResult<()>> {
 const fn m(
     name: &'static str,
     transactional: bool,
-    upgrade: mongo_migrate_core::MigrationFn,
-    downgrade: mongo_migrate_core::MigrationFn,
+    upgrade: mongodb_migrate_core::MigrationFn,
+    downgrade: mongodb_migrate_core::MigrationFn,
 ) -> Migration {
     Migration {
         name,
@@ -300,7 +300,10 @@ async fn a_transaction_whose_lease_was_taken_over_is_aborted_and_records_nothing
         .await
         .expect_err("lost");
     assert!(
-        matches!(err, Error::Lock(mongo_migrate_core::LockError::Lost { .. })),
+        matches!(
+            err,
+            Error::Lock(mongodb_migrate_core::LockError::Lost { .. })
+        ),
         "{err}"
     );
     assert!(ids(&t.db).await.is_empty(), "the transaction was aborted");
@@ -388,7 +391,7 @@ async fn commit_dropping_proxy(upstream: String) -> (String, std::sync::Arc<Atom
 #[tokio::test(flavor = "multi_thread")]
 async fn an_unknown_commit_result_is_resolved_by_reading_the_state() {
     let t = test_database("tx_unknown_commit").await;
-    let server_uri = mongo_migrate_core::testing::test_server_uri();
+    let server_uri = mongodb_migrate_core::testing::test_server_uri();
     let upstream = server_uri
         .trim_start_matches("mongodb://")
         .split(['/', '?'])
@@ -397,7 +400,7 @@ async fn an_unknown_commit_result_is_resolved_by_reading_the_state() {
         .to_owned();
     let (proxy, dropped) = commit_dropping_proxy(upstream).await;
     // directConnection: the driver must not discover the real address and bypass the proxy.
-    let client = mongo_migrate_core::mongodb::Client::with_uri_str(format!(
+    let client = mongodb_migrate_core::mongodb::Client::with_uri_str(format!(
         "mongodb://{proxy}/?directConnection=true&serverSelectionTimeoutMS=5000"
     ))
     .await

@@ -15,7 +15,7 @@
 //! A migration, `migrations/0001_add_tags.rs`:
 //!
 //! ```
-//! use mongo_migrate::prelude::*;
+//! use mongodb_migrate::prelude::*;
 //!
 //! pub const NAME: &str = "0001_add_tags";
 //! pub const DEPENDENCIES: &[&str] = &[];
@@ -40,16 +40,16 @@
 //! ```ignore
 //! mod registry { include!(concat!(env!("OUT_DIR"), "/registry.rs")); }
 //! fn main() -> std::process::ExitCode {
-//!     mongo_migrate::cli::App::new(registry::MIGRATIONS).run()
+//!     mongodb_migrate::cli::App::new(registry::MIGRATIONS).run()
 //! }
 //! ```
 #![warn(missing_docs)]
 
-pub use mongo_migrate_core::*;
+pub use mongodb_migrate_core::*;
 
 #[cfg(feature = "cli")]
 #[doc(inline)]
-pub use mongo_migrate_cli as cli;
+pub use mongodb_migrate_cli as cli;
 
 #[cfg(test)]
 mod tests {

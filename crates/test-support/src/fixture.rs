@@ -152,7 +152,7 @@ debug = false
             (PathBuf::from("Cargo.toml"), cargo_toml),
             (
                 PathBuf::from("build.rs"),
-                "fn main() {\n    mongo_migrate_build::Builder::new().migrations_dir(\"migrations\").emit();\n}\n"
+                "fn main() {\n    mongodb_migrate_build::Builder::new().migrations_dir(\"migrations\").emit();\n}\n"
                     .to_owned(),
             ),
             (
@@ -161,7 +161,7 @@ debug = false
             ),
             (
                 PathBuf::from("src/main.rs"),
-                "mod registry;\n\nfn main() -> std::process::ExitCode {\n    mongo_migrate::cli::App::new(registry::MIGRATIONS).run()\n}\n"
+                "mod registry;\n\nfn main() -> std::process::ExitCode {\n    mongodb_migrate::cli::App::new(registry::MIGRATIONS).run()\n}\n"
                     .to_owned(),
             ),
         ]

@@ -1,5 +1,5 @@
 //! What only this repository's tests need: fixture crates built against the workspace's own
-//! framework crates. Not published; apps use `mongo_migrate::testing`.
+//! framework crates. Not published; apps use `mongodb_migrate::testing`.
 
 #![warn(missing_docs)]
 

@@ -1,5 +1,5 @@
 //! The `greetings` collection, with a unique index on `language`.
-use mongo_migrate::prelude::*;
+use mongodb_migrate::prelude::*;
 
 pub const NAME: &str = "0001_create_greetings";
 pub const DEPENDENCIES: &[&str] = &[];

@@ -1,5 +1,5 @@
 //! The first greeting.
-use mongo_migrate::prelude::*;
+use mongodb_migrate::prelude::*;
 
 pub const NAME: &str = "0002_say_hello";
 pub const DEPENDENCIES: &[&str] = &["0001_create_greetings"];

@@ -1,4 +1,4 @@
 include!(concat!(env!("OUT_DIR"), "/registry.rs"));
 fn main() -> std::process::ExitCode {
-    mongo_migrate::cli::App::new(MIGRATIONS).run()
+    mongodb_migrate::cli::App::new(MIGRATIONS).run()
 }

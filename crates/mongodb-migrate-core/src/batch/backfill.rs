@@ -73,8 +73,8 @@ const LAG_WAIT: Duration = Duration::from_millis(500);
 /// pausing while a secondary is more than 10 s behind, resuming after a stop:
 ///
 /// ```no_run
-/// use mongo_migrate_core::batch::{self, Total};
-/// use mongo_migrate_core::prelude::*;
+/// use mongodb_migrate_core::batch::{self, Total};
+/// use mongodb_migrate_core::prelude::*;
 ///
 /// pub const NAME: &str = "0007_backfill_story_slugs";
 ///

@@ -177,8 +177,8 @@ pub type AppWrites = Arc<dyn for<'a> Fn(&'a Database) -> BoxFuture<'a, ()> + Sen
 ///
 /// # Examples
 /// ```no_run
-/// # async fn example(db: mongo_migrate_core::mongodb::Database, migrations: &'static [mongo_migrate_core::Migration]) {
-/// use mongo_migrate_core::testing::RoundTrip;
+/// # async fn example(db: mongodb_migrate_core::mongodb::Database, migrations: &'static [mongodb_migrate_core::Migration]) {
+/// use mongodb_migrate_core::testing::RoundTrip;
 /// if let Err(failure) = RoundTrip::new(&db, migrations).run().await {
 ///     panic!("{failure}");
 /// }
@@ -251,9 +251,9 @@ impl<'a> RoundTrip<'a> {
     ///
     /// # Examples
     /// ```no_run
-    /// # async fn example(db: mongo_migrate_core::mongodb::Database, migrations: &'static [mongo_migrate_core::Migration]) {
-    /// use mongo_migrate_core::prelude::*;
-    /// use mongo_migrate_core::testing::RoundTrip;
+    /// # async fn example(db: mongodb_migrate_core::mongodb::Database, migrations: &'static [mongodb_migrate_core::Migration]) {
+    /// use mongodb_migrate_core::prelude::*;
+    /// use mongodb_migrate_core::testing::RoundTrip;
     /// RoundTrip::new(&db, migrations)
     ///     .app_writes(|db| {
     ///         Box::pin(async move {
@@ -546,9 +546,9 @@ pub type Prepare = for<'a> fn(&'a Database) -> crate::BoxFuture<'a, ()>;
 ///
 /// # Examples
 /// ```no_run
-/// # static MIGRATIONS: &[mongo_migrate_core::Migration] = &[];
-/// use mongo_migrate_core::prelude::*;
-/// use mongo_migrate_core::BoxFuture;
+/// # static MIGRATIONS: &[mongodb_migrate_core::Migration] = &[];
+/// use mongodb_migrate_core::prelude::*;
+/// use mongodb_migrate_core::BoxFuture;
 ///
 /// fn seed(db: &Database) -> BoxFuture<'_, ()> {
 ///     Box::pin(async move {
@@ -556,7 +556,7 @@ pub type Prepare = for<'a> fn(&'a Database) -> crate::BoxFuture<'a, ()>;
 ///     })
 /// }
 ///
-/// mongo_migrate_core::testing::round_trip_test("my_app", MIGRATIONS, &[seed], None);
+/// mongodb_migrate_core::testing::round_trip_test("my_app", MIGRATIONS, &[seed], None);
 /// ```
 ///
 /// # Panics
@@ -596,14 +596,14 @@ pub fn round_trip_test(
 ///
 /// # Examples
 /// ```no_run
-/// # mod my_app { pub static MIGRATIONS: &[mongo_migrate_core::Migration] = &[]; }
+/// # mod my_app { pub static MIGRATIONS: &[mongodb_migrate_core::Migration] = &[]; }
 /// # mod fixtures {
-/// #     pub async fn config(_: &mongo_migrate_core::mongodb::Database) {}
-/// #     pub async fn seed(_: &mongo_migrate_core::mongodb::Database) {}
-/// #     pub async fn app_writes(_: &mongo_migrate_core::mongodb::Database) {}
+/// #     pub async fn config(_: &mongodb_migrate_core::mongodb::Database) {}
+/// #     pub async fn seed(_: &mongodb_migrate_core::mongodb::Database) {}
+/// #     pub async fn app_writes(_: &mongodb_migrate_core::mongodb::Database) {}
 /// # }
 /// // tests/roundtrip.rs
-/// mongo_migrate_core::round_trip_tests!(
+/// mongodb_migrate_core::round_trip_tests!(
 ///     my_app::MIGRATIONS,
 ///     setup = fixtures::config,
 ///     seed = fixtures::seed,

@@ -23,7 +23,7 @@ static SERVER_COMMAND: OnceLock<PathBuf> = OnceLock::new();
 /// before the first [`test_database`]; later calls are ignored.
 ///
 /// ```no_run
-/// mongo_migrate_core::testing::use_server_command("scripts/test-server");
+/// mongodb_migrate_core::testing::use_server_command("scripts/test-server");
 /// ```
 pub fn use_server_command(path: impl Into<PathBuf>) {
     let _ = SERVER_COMMAND.set(path.into());

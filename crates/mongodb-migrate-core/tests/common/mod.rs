@@ -3,9 +3,9 @@
 #![allow(dead_code)]
 
 use futures::TryStreamExt;
-use mongo_migrate_core::bson::{doc, Document};
-use mongo_migrate_core::mongodb::Database;
-use mongo_migrate_core::{BoxFuture, MigrationResult};
+use mongodb_migrate_core::bson::{doc, Document};
+use mongodb_migrate_core::mongodb::Database;
+use mongodb_migrate_core::{BoxFuture, MigrationResult};
 
 /// Logs one run of `name` in `direction`.
 pub async fn log_run(db: &Database, name: &str, direction: &str) -> MigrationResult<()> {
@@ -53,13 +53,13 @@ pub async fn docs(db: &Database, collection: &str) -> Vec<Document> {
 macro_rules! logging_migration {
     ($up:ident, $down:ident, $name:expr) => {
         fn $up(
-            db: &::mongo_migrate_core::mongodb::Database,
-        ) -> ::mongo_migrate_core::BoxFuture<'_, ::mongo_migrate_core::MigrationResult<()>> {
+            db: &::mongodb_migrate_core::mongodb::Database,
+        ) -> ::mongodb_migrate_core::BoxFuture<'_, ::mongodb_migrate_core::MigrationResult<()>> {
             Box::pin($crate::common::log_run(db, $name, "up"))
         }
         fn $down(
-            db: &::mongo_migrate_core::mongodb::Database,
-        ) -> ::mongo_migrate_core::BoxFuture<'_, ::mongo_migrate_core::MigrationResult<()>> {
+            db: &::mongodb_migrate_core::mongodb::Database,
+        ) -> ::mongodb_migrate_core::BoxFuture<'_, ::mongodb_migrate_core::MigrationResult<()>> {
             Box::pin($crate::common::log_run(db, $name, "down"))
         }
     };
@@ -69,7 +69,7 @@ macro_rules! logging_migration {
 #[macro_export]
 macro_rules! migration {
     ($name:expr, [$($dep:expr),*], $up:ident, $down:ident) => {
-        ::mongo_migrate_core::Migration {
+        ::mongodb_migrate_core::Migration {
             name: $name,
             dependencies: &[$($dep),*],
             description: concat!("Test migration ", $name, "."),
@@ -88,7 +88,7 @@ pub async fn lock_free(db: &Database) -> bool {
     docs(db, "pymongo_migrate_lock").await.iter().all(|d| {
         matches!(
             d.get("owner"),
-            None | Some(mongo_migrate_core::bson::Bson::Null)
+            None | Some(mongodb_migrate_core::bson::Bson::Null)
         )
     })
 }
@@ -101,8 +101,8 @@ pub fn noop(_db: &Database) -> BoxFuture<'_, MigrationResult<()>> {
 /// What an error is, by the variant a front end branches on (the exit codes are the CLI
 /// crate's mapping of these).
 #[allow(dead_code)]
-pub fn kind(e: &mongo_migrate_core::Error) -> &'static str {
-    use mongo_migrate_core::{Error, LockError, Refusal};
+pub fn kind(e: &mongodb_migrate_core::Error) -> &'static str {
+    use mongodb_migrate_core::{Error, LockError, Refusal};
     match e {
         Error::Config(_) => "config",
         Error::Connection(_) => "unreachable",
@@ -127,12 +127,12 @@ pub fn kind(e: &mongo_migrate_core::Error) -> &'static str {
 pub fn chain(
     n: usize,
     suffix: &str,
-    step: mongo_migrate_core::MigrationFn,
-) -> &'static [mongo_migrate_core::Migration] {
+    step: mongodb_migrate_core::MigrationFn,
+) -> &'static [mongodb_migrate_core::Migration] {
     let name =
         |i: usize| -> &'static str { Box::leak(format!("{i:04}_{suffix}").into_boxed_str()) };
-    let migrations: Vec<mongo_migrate_core::Migration> = (1..=n)
-        .map(|i| mongo_migrate_core::Migration {
+    let migrations: Vec<mongodb_migrate_core::Migration> = (1..=n)
+        .map(|i| mongodb_migrate_core::Migration {
             name: name(i),
             dependencies: if i == 1 {
                 &[]
