@@ -156,6 +156,64 @@ fn check_12_unused_allow() {
     assert_reports_snapshot("allow_unused");
 }
 
+/// A migration still spelling the framework's pre-rename path gets our located diagnostic naming
+/// the new path, and rustc's unresolved imports never show.
+#[test]
+fn the_old_import_path_is_named_before_rustc_fails() {
+    assert_reports_snapshot("old_import_path");
+}
+
+/// An app that renames the dependency to the old name (`mongo_migrate = { package =
+/// "mongodb-migrate", … }`) keeps its migrations as they are: it builds without a diagnostic,
+/// the registry names `::mongo_migrate` (read from Cargo.toml, build.rs unchanged), and every
+/// checksum is the one the new spelling gives.
+#[test]
+fn a_dependency_renamed_to_the_old_name_keeps_compiling() {
+    let source = snapshot_case("old_import_path");
+    let crates = root().join("crates");
+    let fixture = FixtureCrate::new("old_name_kept");
+    let cargo_toml = format!(
+        "[package]\nname = \"{name}\"\nversion = \"0.0.0\"\nedition = \"2021\"\npublish = false\n\n\
+         [workspace]\n\n[dependencies]\n\
+         mongo_migrate = {{ package = \"mongodb-migrate\", path = {runtime:?}, features = [\"cli\"] }}\n\n\
+         [build-dependencies]\nmongodb-migrate-build = {{ path = {build:?} }}\n\n\
+         [profile.dev]\ndebug = \"line-tables-only\"\n\n[profile.dev.package.\"*\"]\ndebug = false\n",
+        name = fixture.name(),
+        runtime = crates.join("mongodb-migrate").display().to_string(),
+        build = crates.join("mongodb-migrate-build").display().to_string(),
+    );
+    let old_spelling = std::fs::read_to_string(source.join("migrations/0002_index_tags.rs"))
+        .expect("fixture")
+        .replace("mongodb_migrate::", "mongo_migrate::");
+    let build = fixture
+        .copy_dir(&source)
+        .file("migrations/0002_index_tags.rs", old_spelling)
+        .file("Cargo.toml", cargo_toml)
+        .file(
+            "src/main.rs",
+            "mod registry;\n\nfn main() -> std::process::ExitCode {\n    mongo_migrate::cli::App::new(registry::MIGRATIONS).run()\n}\n",
+        )
+        .build();
+    assert!(build.success, "{}", build.stderr);
+    assert!(!build.stderr.contains("warning"), "{}", build.stderr);
+    let plan = std::process::Command::new(build.binary())
+        .args(["plan", "--format", "json"])
+        .output()
+        .expect("plan");
+    let plan: serde_json::Value = serde_json::from_slice(&plan.stdout).expect("plan json");
+    for m in plan["migrations"].as_array().expect("migrations") {
+        let name = m["name"].as_str().expect("name");
+        let text = std::fs::read_to_string(source.join(format!("migrations/{name}.rs")))
+            .expect("migration")
+            .replace("mongo_migrate::", "mongodb_migrate::");
+        assert_eq!(
+            m["checksum"].as_str(),
+            mongodb_migrate_build::checksum_source(&text).as_deref(),
+            "{name}"
+        );
+    }
+}
+
 #[test]
 fn rustc_type_errors_point_at_the_migration_file() {
     let dir = root().join("tests/fixtures/compile_fail/type_error_in_body");

@@ -75,9 +75,14 @@ impl Framework {
     }
 
     /// The names the checksum counts as the framework besides `mongodb_migrate` and
-    /// `mongo_migrate`.
+    /// `mongo_migrate`: a crate's name, never a module path of the app's own
+    /// (`Builder::runtime_crate("crate::rt")`), whose first segment is `crate`.
     pub(crate) fn aliases(&self) -> Vec<&str> {
-        if self.name == crate_path::NAME || self.name == crate_path::OLD_NAME {
+        const NOT_A_CRATE: [&str; 4] = ["crate", "self", "super", "Self"];
+        if self.name == crate_path::NAME
+            || self.name == crate_path::OLD_NAME
+            || NOT_A_CRATE.contains(&self.name.as_str())
+        {
             Vec::new()
         } else {
             vec![self.name.as_str()]
@@ -212,5 +217,6 @@ mod tests {
         assert_eq!(Framework::named("mm", None).name, "mm");
         assert!(Framework::named("::mongo_migrate", None).old_name_resolves);
         assert!(!Framework::named("::mongodb_migrate", None).old_name_resolves);
+        assert!(Framework::named("crate::rt", None).aliases().is_empty());
     }
 }
