@@ -157,26 +157,42 @@ fn dev_db(args: &[&str]) -> Output {
 impl OwnServer {
     /// Starts a server named `name` on a free port, waiting until it answers.
     pub fn start(name: &str) -> Self {
+        Self::start_with(name, &["--throwaway"])
+    }
+
+    /// Starts a server named `name` on a free port with `args` for `scripts/dev-db start`
+    /// (`--throwaway`, or `--data DIR` to keep its data across a [`OwnServer::restart`]).
+    pub fn start_with(name: &str, args: &[&str]) -> Self {
         let port = dev_db(&["free-port"]);
         let port: u16 = String::from_utf8_lossy(&port.stdout)
             .trim()
             .parse()
             .expect("a free port");
-        let name = format!("{name}-{}", std::process::id());
-        let started = dev_db(&[
-            "start",
-            "--name",
-            &name,
-            "--port",
-            &port.to_string(),
-            "--throwaway",
-        ]);
+        let server = OwnServer {
+            name: format!("{name}-{}", std::process::id()),
+            port,
+        };
+        server.start_again(args);
+        server
+    }
+
+    /// Stops the server and starts it again on the same port with `args` (the same `--data`,
+    /// and `--auth` once its users exist).
+    pub fn restart(&self, args: &[&str]) {
+        self.stop();
+        self.start_again(args);
+    }
+
+    fn start_again(&self, args: &[&str]) {
+        let port = self.port.to_string();
+        let mut all = vec!["start", "--name", &self.name, "--port", &port];
+        all.extend_from_slice(args);
+        let started = dev_db(&all);
         assert!(
             started.status.success(),
             "dev-db start: {}",
             String::from_utf8_lossy(&started.stderr)
         );
-        OwnServer { name, port }
     }
 
     /// `mongodb://127.0.0.1:PORT`.

@@ -7,6 +7,7 @@
 //! - [`Migrator`] runs it (`up`, `down`, `status`) under a [lease lock](lock), recording state
 //!   in a pymongo-migrate-compatible collection plus a details sidecar ([`state`]);
 //! - [`batch`] holds the helpers for data migrations on large collections;
+//! - [`rehearse`] runs the pending plan on a copy of the real data before it is deployed;
 //! - `testing` (feature `testing`) is the up → down → up round-trip harness.
 //!
 //! It has no command line: that is `mongodb-migrate-cli`.
@@ -40,8 +41,10 @@ pub mod batch;
 mod cancel;
 mod checkpoint;
 pub mod checksum;
+mod collection_spec;
 mod connect;
 mod error;
+mod failing_document;
 pub mod lock;
 pub mod markers;
 mod migration;
@@ -52,6 +55,7 @@ mod plan;
 pub mod prelude;
 pub mod progress;
 mod redact;
+pub mod rehearse;
 pub mod sanitize;
 pub mod state;
 mod status;
@@ -64,6 +68,7 @@ mod verdict;
 pub use cancel::CancelHandle;
 pub use connect::{connect, Connection};
 pub use error::{ConfigError, ConnectionError, Error, LockError, Refusal};
+pub use failing_document::FailingDocument;
 pub use migration::{Allowed, BoxFuture, Migration, MigrationError, MigrationFn, MigrationResult};
 pub use migrator::{
     validate_collection, AcceptedChange, DownOptions, Migrator, Report, Step, UpOptions,

@@ -108,6 +108,8 @@ pub(crate) struct Caught {
     pub message: String,
     /// Whether a driver error in the chain says a transaction commit's outcome is unknown.
     pub commit_unknown: bool,
+    /// The document a failed write was about, when the server's error names it.
+    pub document: Option<Box<crate::FailingDocument>>,
 }
 
 /// Runs a migration's body, turning an error into its cause chain (`{:#}`) and a panic into
@@ -125,10 +127,12 @@ where
                 .chain()
                 .filter_map(|c| c.downcast_ref::<mongodb::error::Error>())
                 .any(|c| c.contains_label(mongodb::error::UNKNOWN_TRANSACTION_COMMIT_RESULT)),
+            document: crate::failing_document::of_error(&e).map(Box::new),
         }),
         Err(panic) => Err(Caught {
             message: format!("panicked: {}", panic_message(&*panic)),
             commit_unknown: false,
+            document: None,
         }),
     }
 }

@@ -483,6 +483,61 @@ impl Migrator {
         .await
     }
 
+    /// Runs `name`'s upgrade once more under the lease and records nothing: the rehearsal's
+    /// idempotence run, on data the runner has just migrated, whose record must stay as the
+    /// runner wrote it.
+    ///
+    /// The body runs as in [`up`](Self::up) (fenced by the lease, cancellable, with progress
+    /// and notes), without its stored checkpoints and without a checkpoint scope: a resumed or
+    /// checkpointed backfill would skip, or record, what the check must see done again. The
+    /// outer `Result` is the run's (lock, cancellation); the inner one the body's, with its
+    /// notes, beside how long the body ran.
+    pub(crate) async fn run_unrecorded(
+        &self,
+        name: &str,
+    ) -> Result<(Result<Vec<String>, crate::migration::Caught>, Duration), Error> {
+        self.validate(true)?;
+        let m = &self.migrations[plan::position(self.migrations, name)?];
+        self.with_lock(|lease| async move {
+            let notes = crate::progress::Notes::default();
+            let body = crate::progress::scope(
+                m.name,
+                Arc::clone(&self.observer),
+                Arc::clone(&notes),
+                Default::default(),
+                (m.upgrade)(&self.db),
+            );
+            let fenced = Fenced {
+                inner: Box::pin(body),
+                lease: lease.clone(),
+            };
+            let started = Instant::now();
+            let result = tokio::select! {
+                biased;
+                () = self.cancel.cancelled() => return Err(self.cancelled(None)),
+                () = lease.lost_signal() => return Err(lease.lost_error().await.into()),
+                r = crate::migration::run_caught(fenced) => r,
+            };
+            let elapsed = started.elapsed();
+            if lease.is_lost() {
+                return Err(lease.lost_error().await.into());
+            }
+            let result = result
+                .map(|()| {
+                    notes
+                        .lock()
+                        .map(|n| n.iter().map(|t| self.secrets.redact(t)).collect())
+                        .unwrap_or_default()
+                })
+                .map_err(|mut caught| {
+                    caught.message = self.secrets.redact(&caught.message);
+                    caught
+                });
+            Ok((result, elapsed))
+        })
+        .await
+    }
+
     /// Force-releases the lock whoever holds it, returning the holder it had. The lock document
     /// stays, with no owner: a runner that still believes it holds the lease finds it gone at
     /// its next renewal or state write, and stops.
@@ -781,7 +836,11 @@ impl Migrator {
                     carry.push(outcome_change(m, direction, ms, &runner, false, notes));
                     done.push((m.name, elapsed));
                 }
-                Outcome::Failed(error) => {
+                Outcome::Failed(crate::migration::Caught {
+                    message: error,
+                    document,
+                    ..
+                }) => {
                     lease
                         .commit(&[Change::Failed {
                             name: m.name.to_owned(),
@@ -801,6 +860,7 @@ impl Migrator {
                         name: m.name.to_owned(),
                         direction,
                         error,
+                        document,
                     });
                 }
                 Outcome::Cancelled => {
@@ -928,6 +988,9 @@ impl Migrator {
         }
         let result = result.map_err(|mut caught| {
             caught.message = self.secrets.redact(&caught.message);
+            if let Some(d) = caught.document.as_mut() {
+                d.key = d.key.as_deref().map(|k| self.secrets.redact(k));
+            }
             caught
         });
         match result {
@@ -944,13 +1007,13 @@ impl Migrator {
                         if applied == (direction == Direction::Up) {
                             Outcome::Done
                         } else {
-                            Outcome::Failed(caught.message)
+                            Outcome::Failed(caught)
                         }
                     }
-                    Err(_) => Outcome::Failed(caught.message),
+                    Err(_) => Outcome::Failed(caught),
                 }
             }
-            Err(caught) => Outcome::Failed(caught.message),
+            Err(caught) => Outcome::Failed(caught),
         }
     }
 
@@ -997,7 +1060,7 @@ impl Migrator {
 /// How a migration's body ended.
 enum Outcome {
     Done,
-    Failed(String),
+    Failed(crate::migration::Caught),
     Cancelled,
     Lost,
 }
