@@ -60,14 +60,10 @@ mongodb-migrate = {{ path = {runtime:?}, features = ["cli", "testing"] }}
 [build-dependencies]
 mongodb-migrate-build = {{ path = {build:?} }}
 
-[profile.dev]
-debug = "line-tables-only"
-
-[profile.dev.package."*"]
-debug = false
-"#,
+{profiles}"#,
         runtime = runtime.display().to_string(),
         build = build.display().to_string(),
+        profiles = mongodb_migrate_test_support::workspace_profiles(),
     )
 }
 
@@ -76,7 +72,7 @@ debug = false
 /// also features a story the migration flagged `false`, which the downgrade must keep.
 const ROUND_TRIP: &str = r#"//! The round-trip harness over the tutorial's plan, with the app's writes.
 mod registry;
-mod support;
+use crate::support;
 
 use mongodb_migrate::prelude::*;
 use mongodb_migrate::BoxFuture;
