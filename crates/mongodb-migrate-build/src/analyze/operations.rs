@@ -6,13 +6,13 @@ use std::ops::Range;
 use proc_macro2::Ident;
 use syn::{Expr, ExprMethodCall};
 
-use super::context::{is_method, Context, Scope};
+use super::context::{Context, Scope};
 use super::model::{Call, Op};
 use super::walk::Rule;
 
-/// Every method [`Operations`] reads: the ones the lint judges, the ones that create what a
-/// downgrade may destroy, and [`OTHER_WRITES`].
-pub(crate) const WATCHED_METHODS: [&str; 25] = [
+/// The methods [`Operations`] reads closely: the ones the lint judges, and the ones that
+/// create what a downgrade may destroy. It also records [`OTHER_WRITES`].
+pub(crate) const READ_CLOSELY: [&str; 16] = [
     "drop",
     "drop_index",
     "drop_indexes",
@@ -29,15 +29,6 @@ pub(crate) const WATCHED_METHODS: [&str; 25] = [
     "insert_one",
     "insert_many",
     "name",
-    "replace_one",
-    "find_one_and_update",
-    "find_one_and_replace",
-    "find_one_and_delete",
-    "bulk_write",
-    "rename",
-    "delete",
-    "open_upload_stream",
-    "upload_from_futures_0_3_reader",
 ];
 
 /// Methods that write, beyond those the lint reads more closely.
@@ -61,11 +52,14 @@ pub(crate) struct Operations {
 
 impl Rule for Operations {
     fn watches(&self, method: &Ident) -> bool {
-        WATCHED_METHODS.iter().any(|m| method == m)
+        READ_CLOSELY
+            .iter()
+            .chain(&OTHER_WRITES)
+            .any(|m| method == m)
     }
 
     fn method_call(&mut self, call: &ExprMethodCall, cx: &Context<'_>, scope: &Scope) {
-        if !is_method(call, &WATCHED_METHODS) {
+        if !self.watches(&call.method) {
             return;
         }
         let method = call.method.to_string();
