@@ -189,7 +189,9 @@ fn modules(migrations: &[PlannedMigration], rt: &syn::Path) -> TokenStream {
 /// declares the one it reads (`mongodb_migrate::REGISTRY_FORMAT`); the generated code asserts
 /// they are equal, and [`Builder`](crate::Builder) compares them before generating anything
 /// when the runtime publishes its format to build scripts.
-pub const REGISTRY_FORMAT: u32 = 1;
+///
+/// Format 2 added `collections`.
+pub const REGISTRY_FORMAT: u32 = 2;
 
 fn registry(migrations: &[PlannedMigration], rt: &syn::Path) -> TokenStream {
     let entries = migrations.iter().map(|migration| {
@@ -213,6 +215,7 @@ fn registry(migrations: &[PlannedMigration], rt: &syn::Path) -> TokenStream {
             Some(reason) => quote! { ::std::option::Option::Some(#reason) },
             None => quote! { ::std::option::Option::None },
         };
+        let collections = &migration.collections;
         quote! {
             #rt::Migration {
                 name: #name,
@@ -222,6 +225,7 @@ fn registry(migrations: &[PlannedMigration], rt: &syn::Path) -> TokenStream {
                 transactional: #transactional,
                 allowed: &[#(#allowed),*],
                 irreversible: #irreversible,
+                collections: &[#(#collections),*],
                 upgrade: #upgrade,
                 downgrade: #downgrade,
             }
@@ -274,6 +278,7 @@ mod tests {
                 },
                 declares_allow: i % 11 == 0,
                 irreversible: (i % 13 == 0).then(|| format!("step {i} loses data")),
+                collections: vec![format!("c{}", i % 4)],
                 path: std::path::PathBuf::from(format!("/abs/migrations/{i:04}_step_{i}.rs")),
             })
             .collect();

@@ -49,6 +49,11 @@ pub struct Migration {
     /// `Some(reason)` when the file declares `pub const IRREVERSIBLE: &str = "why";`: its
     /// downgrade cannot restore what its upgrade changed.
     pub irreversible: Option<&'static str>,
+    /// The collections its `upgrade` and `downgrade` name, as far as the build's analyzer sees
+    /// (string literals and the file's string constants; not what helper modules or the
+    /// runtime's markers reach), in name order. `migrate rehearse` shows them as a suggestion
+    /// of what to copy. Not part of the checksum: it is derived from the code.
+    pub collections: &'static [&'static str],
     /// Applies the migration.
     pub upgrade: MigrationFn,
     /// Reverts the migration.
@@ -65,6 +70,7 @@ impl fmt::Debug for Migration {
             .field("transactional", &self.transactional)
             .field("allowed", &self.allowed)
             .field("irreversible", &self.irreversible)
+            .field("collections", &self.collections)
             .finish_non_exhaustive()
     }
 }

@@ -88,7 +88,10 @@ pub(crate) async fn against(
             source,
         })?;
         let after = match now {
-            Some(spec) if !spec.is_view() => Some(snapshot::sorted(db, spec).await?),
+            Some(spec) if !spec.is_view() => {
+                let order = shot.map_or_else(|| snapshot::Order::first(spec), |s| s.order);
+                Some(snapshot::sorted(db, spec, order).await?)
+            }
             _ => None,
         };
         let counted = merge.run(&mut reader, after, cancel).await?;
@@ -106,63 +109,63 @@ pub(crate) async fn against(
             now.map_or(&empty, |s| &s.options),
         );
         if options_before != options_now {
-            report.definitions += 1;
-            let mut fields = Vec::new();
-            let mut regenerated = 0;
-            field_differences(
-                options_before,
-                options_now,
-                "",
-                false,
-                true,
-                &mut fields,
-                &mut regenerated,
-            );
-            push(
-                &mut report,
-                Difference {
-                    collection: name.clone(),
-                    kind: DifferenceKind::Options,
-                    id: None,
-                    index: None,
-                    fields,
-                },
-            );
+            definition(&mut report, name, None, options_before, options_now);
         }
         let nothing = BTreeMap::new();
         let indexes_before = shot.map_or(&nothing, |s| &s.indexes);
         let index_names: BTreeSet<&String> = indexes_before.keys().chain(indexes.keys()).collect();
         for index in index_names {
             let (x, y) = (indexes_before.get(index), indexes.get(index));
-            if x == y {
-                continue;
+            if x != y {
+                definition(
+                    &mut report,
+                    name,
+                    Some(index),
+                    x.unwrap_or(&empty),
+                    y.unwrap_or(&empty),
+                );
             }
-            report.definitions += 1;
-            let mut fields = Vec::new();
-            let mut regenerated = 0;
-            field_differences(
-                x.unwrap_or(&empty),
-                y.unwrap_or(&empty),
-                "",
-                false,
-                true,
-                &mut fields,
-                &mut regenerated,
-            );
-            push(
-                &mut report,
-                Difference {
-                    collection: name.clone(),
-                    kind: DifferenceKind::Index,
-                    id: None,
-                    index: Some(index.clone()),
-                    fields,
-                },
-            );
         }
     }
     report.equal = report.differences() == 0;
     Ok(report)
+}
+
+/// A difference of a collection's options (`index` `None`) or of one of its indexes, shown in
+/// full: definitions are not the application's data.
+fn definition(
+    report: &mut CheckReport,
+    collection: &str,
+    index: Option<&String>,
+    before: &Document,
+    after: &Document,
+) {
+    report.definitions += 1;
+    let mut fields = Vec::new();
+    let mut regenerated = 0;
+    field_differences(
+        before,
+        after,
+        "",
+        false,
+        true,
+        &mut fields,
+        &mut regenerated,
+    );
+    push(
+        report,
+        Difference {
+            collection: collection.to_owned(),
+            kind: if index.is_some() {
+                DifferenceKind::Index
+            } else {
+                DifferenceKind::Options
+            },
+            id: None,
+            index: index.cloned(),
+            fields,
+        },
+    );
 }
 
 fn push(report: &mut CheckReport, difference: Difference) {
@@ -454,11 +457,7 @@ fn id(d: &RawDocumentBuf) -> RawBsonRef<'_> {
 
 fn show_id(d: &RawDocumentBuf) -> String {
     match d.get("_id").ok().flatten() {
-        Some(v) => v
-            .to_raw_bson()
-            .try_into()
-            .map(|b: Bson| relaxed(&b))
-            .unwrap_or_else(|_| "?".to_owned()),
+        Some(v) => snapshot::relaxed(v),
         None => "<no _id>".to_owned(),
     }
 }

@@ -274,8 +274,7 @@ impl Rehearsal {
     /// record, drift, unknown migrations, an unknown `--to`); an unknown `--collections` name;
     /// a scratch name that is the source or not a valid name; a database error.
     pub async fn prepare(&self) -> Result<Prepared, RehearsalError> {
-        crate::validate_collection(&self.collection)
-            .map_err(RehearsalError::source)?;
+        crate::validate_collection(&self.collection).map_err(RehearsalError::source)?;
         let source = connect(&self.uri, self.database.as_deref(), self.server_timeout)
             .await
             .map_err(RehearsalError::source)?;

@@ -205,10 +205,13 @@ pub(crate) fn plan(
 /// The collections the build's analyzer saw `steps` name (outside their checksums, in the
 /// registry), in name order.
 pub(crate) fn suggested(steps: &[&'static Migration]) -> Vec<String> {
-    // PENDING(registry): the analyzer's collections join the registry after the build crate's
-    // visitor rewrite lands.
-    let _ = steps;
-    Vec::new()
+    let mut names: Vec<String> = steps
+        .iter()
+        .flat_map(|m| m.collections.iter().map(|c| (*c).to_owned()))
+        .collect();
+    names.sort();
+    names.dedup();
+    names
 }
 
 /// Edit distance, for suggesting a collection name.

@@ -17,6 +17,7 @@ use bson::{doc, Document, RawDocumentBuf};
 use futures::TryStreamExt;
 use mongodb::{Cursor, Database};
 
+use super::bson_order;
 use super::copy::{cancelled, simple};
 use super::error::RehearsalError;
 use crate::collection_spec::{self, CollectionSpec};
@@ -33,7 +34,32 @@ pub(crate) struct Snapshot {
 pub(crate) struct Shot {
     pub spec: CollectionSpec,
     pub indexes: BTreeMap<String, Document>,
+    /// How its documents were read in `_id` order; the comparison reads the other side so.
+    pub order: Order,
     file: Option<tempfile::NamedTempFile>,
+}
+
+/// How a collection's documents are read in `_id` order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Order {
+    /// Under the simple (binary) collation, named explicitly: the order of a collection with
+    /// a default collation, as MongoDB documents it.
+    Simple,
+    /// Under the collection's default collation (none: binary). For a collated collection, the
+    /// fallback for servers that do not give the simple collation its binary order (SecantusDB
+    /// orders by the collection's locale then); the merge checks the order either way.
+    Default,
+}
+
+impl Order {
+    /// The order to try first for `spec`.
+    pub fn first(spec: &CollectionSpec) -> Order {
+        if spec.options.contains_key("collation") {
+            Order::Simple
+        } else {
+            Order::Default
+        }
+    }
 }
 
 impl Shot {
@@ -71,14 +97,25 @@ impl Snapshot {
             let indexes = collection_spec::indexes(db, &spec.name).await.map_err(
                 RehearsalError::database(format!("listing the indexes of {}", spec.name)),
             )?;
-            let (documents, file) = if spec.is_view() {
-                (0, None)
+            let first = Order::first(&spec);
+            let (documents, file, order) = if spec.is_view() {
+                (0, None, first)
             } else {
-                spill_documents(db, &spec, spill, cancel).await?
+                match spill_documents(db, &spec, first, spill, cancel).await? {
+                    Ok((n, file)) => (n, file, first),
+                    Err(_) if first == Order::Simple => {
+                        match spill_documents(db, &spec, Order::Default, spill, cancel).await? {
+                            Ok((n, file)) => (n, file, Order::Default),
+                            Err(pair) => return Err(unordered(&spec, pair)),
+                        }
+                    }
+                    Err(pair) => return Err(unordered(&spec, pair)),
+                }
             };
             let shot = Shot {
                 spec,
                 indexes,
+                order,
                 file,
             };
             if !(shot.spec.kind == "collection"
@@ -91,17 +128,29 @@ impl Snapshot {
     }
 }
 
+fn unordered(spec: &CollectionSpec, (previous, id): (String, String)) -> RehearsalError {
+    RehearsalError::IdOrder {
+        collection: spec.name.clone(),
+        previous,
+        id,
+    }
+}
+
+/// Spills the collection's documents in `order`; the first two `_id`s out of this tool's BSON
+/// order when the server's order is not it (the merge could not follow it).
 async fn spill_documents(
     db: &Database,
     spec: &CollectionSpec,
+    order: Order,
     spill: &Path,
     cancel: &CancelHandle,
-) -> Result<(u64, Option<tempfile::NamedTempFile>), RehearsalError> {
+) -> Result<Result<(u64, Option<tempfile::NamedTempFile>), (String, String)>, RehearsalError> {
     let io = |source| RehearsalError::Spill {
         dir: spill.to_path_buf(),
         source,
     };
-    let mut cursor = sorted(db, spec).await?;
+    let mut cursor = sorted(db, spec, order).await?;
+    let mut last: Option<bson::RawBson> = None;
     let file = tempfile::Builder::new()
         .prefix("rehearsal-")
         .suffix(".bson")
@@ -115,6 +164,17 @@ async fn spill_documents(
             .await
             .map_err(RehearsalError::database(format!("reading {}", spec.name)))?
         {
+            let id = document
+                .get("_id")
+                .ok()
+                .flatten()
+                .unwrap_or(bson::RawBsonRef::MinKey);
+            if let Some(previous) = &last {
+                if bson_order::compare(previous.as_raw_bson_ref(), id) != std::cmp::Ordering::Less {
+                    return Ok(Err((relaxed(previous.as_raw_bson_ref()), relaxed(id))));
+                }
+            }
+            last = Some(id.to_raw_bson());
             out.write_all(document.as_bytes()).map_err(io)?;
             n += 1;
             if n.is_multiple_of(1000) && cancel.is_cancelled() {
@@ -123,22 +183,28 @@ async fn spill_documents(
         }
         out.flush().map_err(io)?;
     }
-    Ok((n, (n > 0).then_some(file)))
+    Ok(Ok((n, (n > 0).then_some(file))))
 }
 
-/// The collection's documents in `_id` order under the simple collation (a collection with a
-/// default collation would otherwise sort string `_id`s by it).
+/// A value in relaxed extended JSON.
+pub(crate) fn relaxed(v: bson::RawBsonRef<'_>) -> String {
+    bson::Bson::try_from(v.to_raw_bson())
+        .map(|b| b.into_relaxed_extjson().to_string())
+        .unwrap_or_else(|_| "?".to_owned())
+}
+
+/// The collection's documents in `_id` order, read as `order` says.
 pub(crate) async fn sorted(
     db: &Database,
     spec: &CollectionSpec,
+    order: Order,
 ) -> Result<Cursor<RawDocumentBuf>, RehearsalError> {
     let collection = db.collection::<RawDocumentBuf>(&spec.name);
     let find = collection.find(doc! {}).sort(doc! { "_id": 1 });
-    let cursor = if spec.options.contains_key("collation") {
+    let cursor = match order {
         // The `_id` index carries the collection's collation: this sort may not use it.
-        find.collation(simple()).allow_disk_use(true).await
-    } else {
-        find.await
+        Order::Simple => find.collation(simple()).allow_disk_use(true).await,
+        Order::Default => find.await,
     };
     cursor.map_err(RehearsalError::database(format!(
         "reading {} in _id order",
