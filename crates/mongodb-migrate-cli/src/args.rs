@@ -163,8 +163,9 @@ pub struct RehearseArgs {
     /// source]. Name every collection the migrations read, also through helpers.
     #[arg(long, value_name = "A,B", value_delimiter = ',')]
     pub collections: Option<Vec<String>>,
-    /// The scratch database [default: <database>_rehearsal_<UTC timestamp>]. It must not exist,
-    /// or be a scratch database an earlier rehearsal left.
+    /// The scratch database [default: the source's name, `_rehearsal_` and the UTC time, as in
+    /// `app_rehearsal_20261204T213500Z`]. It must not exist, or be a scratch database an
+    /// earlier rehearsal left.
     #[arg(long, value_name = "NAME")]
     pub scratch_db: Option<String>,
     /// Put the scratch database on another deployment [default: the source's]. Its password

@@ -97,12 +97,12 @@ fn introduce(prepared: &Prepared, args: &RehearseArgs, out: &Lines) {
         "every collection of the source"
     };
     let state = match (args.all, prepared.state_collections().is_empty()) {
-        (true, _) => ", without the migration state (--all starts from none)",
-        (false, true) => " (no migration state recorded yet)",
-        (false, false) => " and the migration state",
+        (true, _) => "; not the migration state: --all starts from none",
+        (false, true) => "; no migration state is recorded yet",
+        (false, false) => ", and the migration state",
     };
     out.line(&format!(
-        "Copying {} ({which}){state}: about {} documents, {}, into {}{}",
+        "Copying {} ({which}{state}): about {} documents, {}, into {}{}",
         count(collections.len(), "collection", "collections"),
         prepared.documents(),
         prepared.bytes().map_or("size unknown".to_owned(), size),
@@ -267,7 +267,7 @@ fn summary(report: &RehearsalReport, st: Style) {
         outln!("{}", line(row));
     }
     if report.sample.is_some() {
-        outln!("(durations measured on the sample; the lines above give each projection to the full collections)");
+        outln!("(~N ms: projected to the full collections from the sample's rate; a projection, not a measurement)");
     }
     for m in &report.migrations {
         details(m, st);
@@ -550,6 +550,8 @@ struct Lines {
     stderr: bool,
     terminal: bool,
     bar: Mutex<Option<ProgressBar>>,
+    /// How long the running migration's upgrade took: what its later runs are likely to take.
+    up_ms: Mutex<Option<u64>>,
 }
 
 impl std::fmt::Debug for Lines {
@@ -572,6 +574,7 @@ impl Lines {
             stderr: json,
             terminal,
             bar: Mutex::new(None),
+            up_ms: Mutex::new(None),
         }
     }
 
@@ -712,11 +715,18 @@ impl RehearsalObserver for Lines {
                 index,
                 total,
             } => {
+                let up_ms = self.up_ms.lock().ok().and_then(|mut u| {
+                    if phase == Phase::Up {
+                        *u = None;
+                    }
+                    *u
+                });
                 if phase == Phase::Up {
                     self.clear();
                     self.line(&format!("[{index}/{total}] {migration}"));
                 }
-                self.show(format!("{} {migration}", phase.label()), None);
+                let hint = up_ms.map_or(String::new(), |ms| format!(" (its upgrade took {ms} ms)"));
+                self.show(format!("{} {migration}{hint}", phase.label()), None);
             }
             RehearsalEvent::Comparing { migration, phase } => {
                 self.show(
@@ -730,6 +740,11 @@ impl RehearsalObserver for Lines {
                 check,
                 ..
             } => {
+                if phase == Phase::Up {
+                    if let Ok(mut u) = self.up_ms.lock() {
+                        *u = Some(report.duration_ms);
+                    }
+                }
                 self.clear();
                 self.line(&phase_line(phase, report, check, st));
             }
