@@ -779,10 +779,36 @@ async fn a_source_that_cannot_be_rehearsed_is_refused_before_anything_is_copied(
         "{}",
         stdout(&out)
     );
+    // --all: the whole plan from an empty state, over data the plan already migrated. 0001's
+    // downgrade then removes the admin its real run created (the marker says so): the report
+    // says what a downgrade of this data would undo.
+    let out = refused(&["--all", "--format", "json"]);
+    assert_eq!(code(&out), 15, "{}", both(&out));
+    let report = json(&out);
+    assert_eq!(
+        (
+            report["scope"].as_str(),
+            report["source"]["state_copied"].as_bool()
+        ),
+        (Some("all"), Some(false))
+    );
+    assert_eq!(report["migrations"].as_array().unwrap().len(), 4);
+    let down = &report["migrations"][0]["downgrade_exact"];
+    assert_eq!(
+        (
+            down["removed"].as_u64(),
+            down["examples"][0]["collection"].as_str()
+        ),
+        (Some(1), Some("users")),
+        "{down}"
+    );
     let leftovers: Vec<String> = databases(&t.client)
         .await
         .into_iter()
         .filter(|d| d.starts_with(t.name()) && d != t.name())
         .collect();
-    assert!(leftovers.is_empty(), "nothing was copied: {leftovers:?}");
+    assert!(
+        leftovers.is_empty(),
+        "no scratch database is left: {leftovers:?}"
+    );
 }
