@@ -214,7 +214,7 @@ def up(exe: Path):
         for line in run.stdout.splitlines():
             event = json.loads(line)
             if event.get("event") == "finish":
-                steps[event["name"]] = event["duration_ms"]
+                steps[event["migration"]] = event["duration_ms"]
         applied = server.client[peers.DATABASE].pymongo_migrate.count_documents({"applied": {"$ne": None}})
         if applied != MIGRATIONS or len(steps) != MIGRATIONS:
             raise BenchError(f"migrate up applied {applied} migrations ({steps})")

@@ -1,10 +1,11 @@
 //! The copy into the scratch database, one collection after another: its options, its
-//! documents (streamed in batches, a read and a write in flight at once), its indexes, then its
+//! documents (streamed in batches, reads and writes in flight at once), its indexes, then its
 //! validator.
 //!
 //! Memory stays bounded whatever the collection's size: a batch holds at most
-//! [`BATCH_DOCUMENTS`] documents or [`BATCH_BYTES`] bytes, and at most [`IN_FLIGHT`] batches
-//! wait between the reader and the writer. Indexes are built after the documents are in (one
+//! [`BATCH_DOCUMENTS`] documents or [`BATCH_BYTES`] bytes, at most [`IN_FLIGHT`] batches wait
+//! between the reader and the writers, and at most [`WRITERS`] are being inserted at once
+//! (unordered, so a server may apply a batch's documents in parallel). Indexes are built after the documents are in (one
 //! build instead of an update per insert), and the validator is set last, so documents the
 //! source accepted under an older validator (or `validationLevel: moderate`) copy as they are.
 
@@ -25,8 +26,10 @@ use crate::CancelHandle;
 pub(crate) const BATCH_DOCUMENTS: usize = 1000;
 /// Bytes per batch at most (a batch closes at the first document past it).
 pub(crate) const BATCH_BYTES: usize = 8 * 1024 * 1024;
-/// Batches read ahead of the writer at most.
+/// Batches read ahead of the writers at most.
 pub(crate) const IN_FLIGHT: usize = 2;
+/// Batches being inserted at once.
+pub(crate) const WRITERS: usize = 2;
 
 /// The options validation lives in: set after the documents are in.
 const VALIDATION: [&str; 3] = ["validator", "validationLevel", "validationAction"];
@@ -197,18 +200,26 @@ async fn documents(
         Ok(())
     };
     let write = async {
+        use futures::StreamExt as _;
+        let batches = futures::stream::unfold(rx, |mut rx| async move {
+            rx.recv().await.map(|batch| (batch, rx))
+        });
+        let written = batches
+            .map(|batch| {
+                let n = batch.len() as u64;
+                let b = batch.iter().map(|d| d.as_bytes().len() as u64).sum::<u64>();
+                let insert = to.insert_many(batch).ordered(false);
+                async move { insert.await.map(|_| (n, b)) }
+            })
+            .buffer_unordered(WRITERS);
+        let mut written = std::pin::pin!(written);
         let (mut documents, mut bytes) = (0_u64, 0_u64);
-        while let Some(batch) = rx.recv().await {
-            let n = batch.len() as u64;
-            let b: usize = batch.iter().map(|d| d.as_bytes().len()).sum();
-            to.insert_many(batch)
-                .ordered(false)
-                .await
-                .map_err(RehearsalError::database(format!(
-                    "writing {name} into the scratch database"
-                )))?;
+        while let Some(done) = written.next().await {
+            let (n, b) = done.map_err(RehearsalError::database(format!(
+                "writing {name} into the scratch database"
+            )))?;
             documents += n;
-            bytes += b as u64;
+            bytes += b;
             observer.on_event(&RehearsalEvent::CopyProgress {
                 collection: name,
                 done: documents,
