@@ -161,7 +161,7 @@ async fn documents(
     .map_err(RehearsalError::database(format!(
         "reading {name} from the source"
     )))?;
-    let (tx, mut rx) = tokio::sync::mpsc::channel::<Vec<RawDocumentBuf>>(IN_FLIGHT);
+    let (tx, rx) = tokio::sync::mpsc::channel::<Vec<RawDocumentBuf>>(IN_FLIGHT);
     let sample = job.sample;
     let read = async move {
         let mut cursor = cursor;
