@@ -440,6 +440,10 @@ async fn a_read_only_source_and_a_scratch_database_on_another_server() {
         )
         .await
         .unwrap();
+    open.database("admin")
+        .run_command(doc! { "createUser": "reader", "pwd": "reader-pw", "roles": [{ "role": "read", "db": "src" }] })
+        .await
+        .unwrap();
     support::seed(&open.database("src")).await;
     open.database("src")
         .run_command(doc! { "collMod": "stories", "validator": { "title": { "$type": "string" } } })
@@ -451,6 +455,17 @@ async fn a_read_only_source_and_a_scratch_database_on_another_server() {
     let root_uri = format!("mongodb://root:root-pw@{host}/?authSource=admin&directConnection=true");
     let root = Client::with_uri_str(&root_uri).await.unwrap();
     let before = everything(&root.database("src")).await;
+
+    // A user that may only read the source cannot make a scratch database: refused, with the
+    // roles to grant, before anything is written.
+    let out = field_notes(&format!(
+        "mongodb://reader:reader-pw@{host}/src?authSource=admin&directConnection=true"
+    ))
+    .args(["rehearse", "--scratch-db", "src_scratch"])
+    .output()
+    .unwrap();
+    assert_eq!(code(&out), 2, "{}", both(&out));
+    assert!(stderr(&out).contains("needs `read` on the source database, and `readWrite` and `dbAdmin` on the scratch database"), "{}", stderr(&out));
 
     let reader_uri = format!(
         "mongodb://rehearser:rehearser-pw@{host}/src?authSource=admin&directConnection=true"

@@ -4,8 +4,7 @@
 //!
 //! Memory stays bounded whatever the collection's size: a batch holds at most
 //! [`BATCH_DOCUMENTS`] documents or [`BATCH_BYTES`] bytes, at most [`IN_FLIGHT`] batches wait
-//! between the reader and the writers, and at most [`WRITERS`] are being inserted at once
-//! (unordered, so a server may apply a batch's documents in parallel). Indexes are built after the documents are in (one
+//! between the reader and the writers, and at most [`WRITERS`] are being inserted at once. Indexes are built after the documents are in (one
 //! build instead of an update per insert), and the validator is set last, so documents the
 //! source accepted under an older validator (or `validationLevel: moderate`) copy as they are.
 
@@ -208,7 +207,9 @@ async fn documents(
             .map(|batch| {
                 let n = batch.len() as u64;
                 let b = batch.iter().map(|d| d.as_bytes().len() as u64).sum::<u64>();
-                let insert = to.insert_many(batch).ordered(false);
+                // Ordered: the copy stops at the first error anyway, and SecantusDB inserts an
+                // unordered batch 15–25% slower; two batches in flight give the parallelism.
+                let insert = to.insert_many(batch);
                 async move { insert.await.map(|_| (n, b)) }
             })
             .buffer_unordered(WRITERS);
