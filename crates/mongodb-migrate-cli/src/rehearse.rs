@@ -702,10 +702,10 @@ impl RehearsalObserver for Lines {
                     format!(", {}", extra.join(", "))
                 };
                 self.line(&format!(
-                    "  {} copied {} ({} documents{extra}) in {}",
+                    "  {} copied {} ({}{extra}) in {}",
                     st.ok("✓"),
                     copy.name,
-                    copy.documents,
+                    count_u64(copy.documents, "document", "documents"),
                     ms(Duration::from_millis(copy.duration_ms))
                 ));
             }
