@@ -174,7 +174,7 @@ impl Builder {
         )?;
         let manifest_dir =
             std::env::var_os("CARGO_MANIFEST_DIR").ok_or(BuildError::Env("CARGO_MANIFEST_DIR"))?;
-        let out_file = match self.out_file {
+        let out_file = match self.out_file.clone() {
             Some(path) => path,
             None => {
                 let out_dir = std::env::var_os("OUT_DIR").ok_or(BuildError::Env("OUT_DIR"))?;
@@ -182,27 +182,59 @@ impl Builder {
             }
         };
         let manifest_dir = Path::new(&manifest_dir);
-        let dir = manifest_dir.join(&self.migrations_dir);
-        println!("cargo::rerun-if-changed={}", dir.display());
+        println!(
+            "cargo::rerun-if-changed={}",
+            manifest_dir.join(&self.migrations_dir).display()
+        );
         // The manifest names the runtime (a renamed dependency); it changes only with a
         // change cargo rebuilds for anyway, but the build script must read it again then.
         println!(
             "cargo::rerun-if-changed={}",
             manifest_dir.join("Cargo.toml").display()
         );
-        let framework = match &self.runtime_crate {
-            Some(path) => Framework::named(path, Some(manifest_dir)),
-            None => Framework::from_manifest(manifest_dir),
-        };
+        let (plan, framework) = self.check(manifest_dir);
+        let plan = plan.map_err(BuildError::Plan)?;
         let runtime_crate = self
             .runtime_crate
             .clone()
             .unwrap_or_else(|| framework.path());
         let display = display_prefix(&self.migrations_dir);
-        let plan = check(load(&dir, &display, &framework)).map_err(BuildError::Plan)?;
         let source = generate(&plan, &runtime_crate, &format!("{display}/"))?;
         write_if_changed(&out_file, source.as_bytes())?;
         Ok(plan)
+    }
+
+    /// Runs the checks of [`Builder::run`] on the app whose `Cargo.toml` is in `manifest_dir`,
+    /// outside a build script: it reads the same files, names the framework's crate the same
+    /// way, and reports the same diagnostics, but generates, writes and prints nothing.
+    /// `cargo mongodb-migrate lint` is this call.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let app = tempfile::tempdir()?;
+    /// std::fs::create_dir(app.path().join("migrations"))?;
+    /// std::fs::write(app.path().join("migrations/1_bad.rs"), "")?;
+    /// let report = mongodb_migrate_build::Builder::new()
+    ///     .lint(app.path())
+    ///     .expect_err("a file name without four digits");
+    /// assert!(report.render(false).contains("--> migrations/1_bad.rs"));
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    pub fn lint(&self, manifest_dir: impl AsRef<Path>) -> Result<Plan, Report> {
+        self.check(manifest_dir.as_ref()).0
+    }
+
+    /// The plan checked as this builder is configured, and the framework's crate as the app
+    /// names it: the one decision [`Builder::run`] and [`Builder::lint`] share.
+    fn check(&self, manifest_dir: &Path) -> (Result<Plan, Report>, Framework) {
+        let framework = match &self.runtime_crate {
+            Some(path) => Framework::named(path, Some(manifest_dir)),
+            None => Framework::from_manifest(manifest_dir),
+        };
+        let dir = manifest_dir.join(&self.migrations_dir);
+        let display = display_prefix(&self.migrations_dir);
+        (check(load(&dir, &display, &framework)), framework)
     }
 }
 
