@@ -7,6 +7,7 @@ mod support;
 
 mod app_cli;
 mod app_writes;
+mod archive_build;
 mod checksum_continuity;
 mod checksum_formatting;
 mod cli_backfill;

@@ -40,6 +40,24 @@ pub(crate) enum Command {
     /// same diagnostics. Type errors inside bodies are rustc's: `cargo build` still finds
     /// those. Exit status: 0 no problems, 1 problems (shown on stderr), 2 bad usage.
     Lint(LintArgs),
+    /// Move long-applied migrations into the app's archive crate, compiled apart.
+    ///
+    /// Moves `--through NAME` and every migration it depends on into `archive/migrations/` (the
+    /// crate is created, and named in the app's Cargo.toml, on first use). Their names and
+    /// checksums do not change and the plan stays whole; a change to a recent migration then
+    /// recompiles only the migrations left in the app. Exit status: 0 moved, 1 the plan has
+    /// problems, 2 bad usage or a file that cannot be moved.
+    Archive(ArchiveArgs),
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct ArchiveArgs {
+    /// The last migration to archive, with everything it depends on.
+    #[arg(long, value_name = "NAME")]
+    pub(crate) through: String,
+    /// The app's `Cargo.toml`. Default: the nearest `Cargo.toml` above the migrations directory.
+    #[arg(long, value_name = "PATH")]
+    pub(crate) manifest_path: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]

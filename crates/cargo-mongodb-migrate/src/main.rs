@@ -8,6 +8,7 @@
 //! cargo mongodb-migrate new add_featured_flag     # migrations/NNNN_add_featured_flag.rs
 //! cargo mongodb-migrate new --merge               # one migration depending on every head
 //! cargo mongodb-migrate lint                      # the build's plan checks, compiling nothing
+//! cargo mongodb-migrate archive --through 0400_x  # long-applied migrations into a crate of their own
 //! ```
 
 use std::ffi::OsString;
@@ -15,13 +16,15 @@ use std::process::ExitCode;
 
 use clap::Parser as _;
 
+mod app;
+mod archive;
 mod cli;
 mod lint;
 mod new;
 
 /// The exit codes, one place.
 mod exit {
-    /// `lint` found problems in the plan.
+    /// `lint` found problems in the plan (or `archive` refused a plan with problems).
     pub(crate) const PROBLEMS: u8 = 1;
     /// A bad command line, or (for `new`) a file that cannot be written, as for `migrate`.
     pub(crate) const USAGE: u8 = 2;
@@ -44,5 +47,6 @@ fn main() -> ExitCode {
     match &cli.command {
         cli::Command::New(args) => new::run(args, &cli.migrations_dir),
         cli::Command::Lint(args) => lint::run(args, &cli.migrations_dir),
+        cli::Command::Archive(args) => archive::run(args, &cli.migrations_dir),
     }
 }

@@ -15,7 +15,6 @@ fn repo_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
 }
 
-
 /// A stub `cargo`: appends its arguments to `$STUB_LOG`; fails, printing a rustc-like error,
 /// when `$STUB_FAIL` names an existing file. `cargo install … --root DIR` links the real tool
 /// into `DIR/bin`, as a real install would put it there.

@@ -14,28 +14,15 @@ fn fixtures() -> PathBuf {
 
 /// An app in a temp dir: `Cargo.toml` with `dependencies` (TOML lines), and the files of
 /// `migrations` (a fixture's `migrations/` directory) under `migrations/`.
-fn app(dependencies: &str, migrations: &Path) -> tempfile::TempDir {
+pub(crate) fn app(dependencies: &str, migrations: &Path) -> tempfile::TempDir {
     let app = tempfile::tempdir().expect("temp dir");
     std::fs::write(
         app.path().join("Cargo.toml"),
         format!("[package]\nname = \"app\"\nversion = \"0.0.0\"\nedition = \"2021\"\n\n[dependencies]\n{dependencies}\n"),
     )
     .expect("Cargo.toml");
-    copy(migrations, &app.path().join("migrations"));
+    mongodb_migrate_test_support::copy_dir(migrations, &app.path().join("migrations"));
     app
-}
-
-fn copy(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).expect("mkdir");
-    for entry in std::fs::read_dir(from).expect("read dir") {
-        let path = entry.expect("entry").path();
-        let dest = to.join(path.file_name().expect("name"));
-        if path.is_dir() {
-            copy(&path, &dest);
-        } else {
-            std::fs::copy(&path, dest).expect("copy");
-        }
-    }
 }
 
 const RUNTIME: &str = "mongodb-migrate = \"0.1\"";
