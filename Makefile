@@ -48,7 +48,8 @@ deps-dev: ## Install what development needs, running nothing: crates (cargo fetc
 	$(CARGO) fetch --locked
 	@scripts/dev-db install
 
-bench: ## Benchmarks of the build-time pass (prints a table)
+bench: ## The build-time pass, the lint without a build, rebuilds after an edit (prints tables; BENCH_REBUILD=0 skips rebuilds)
+	@python3 bench/provenance.py
 	$(CARGO) bench --locked -p mongodb-migrate-build --bench build_pass
 
 bench-peers: ## Our runner against pymongo-migrate and migrate-mongo, side by side (prints a table)

@@ -8,6 +8,7 @@ mod support;
 mod app_cli;
 mod app_writes;
 mod archive_build;
+mod bench_provenance;
 mod checksum_continuity;
 mod checksum_formatting;
 mod cli_backfill;
