@@ -28,6 +28,7 @@ mod compile_fail;
 mod db_smoke;
 mod field_notes_migrations;
 mod pre_commit_hook;
+mod release_paths;
 mod roundtrip;
 mod same_output;
 mod scripts;
