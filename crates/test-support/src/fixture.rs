@@ -247,8 +247,6 @@ impl FixtureBuild {
             .args(["build", "--offline", "--color", "never", "--manifest-path"])
             .arg(self.dir.join("Cargo.toml"))
             .env("CARGO_TARGET_DIR", &target)
-            // A fixture is built once or twice: incremental state would only cost time and disk.
-            .env("CARGO_INCREMENTAL", "0")
             .env_remove("RUSTC_WRAPPER")
             .env("CARGO_TERM_COLOR", "never")
             .env("NO_COLOR", "1")
