@@ -53,6 +53,7 @@ pub mod prelude;
 pub mod progress;
 mod redact;
 pub mod sanitize;
+pub mod server;
 pub mod state;
 mod status;
 pub mod store;
@@ -73,6 +74,9 @@ pub use model::{LockHolder, Runner};
 pub use observer::{Event, Observer, Silent};
 pub use plan::DownTarget;
 pub use redact::{dotenv_location_message, redact_text, redact_uri, Secrets};
+pub use server::{
+    judge_options, OptionFinding, OptionsJudgement, ServerInfo, ServerKind, Topology,
+};
 pub use status::{
     ChecksumState, Direction, Failure, MigrationStatus, State, Status, UnknownKind,
     UnknownMigration,

@@ -17,6 +17,7 @@ use crate::model::Direction;
 use crate::observer::{Event, Observer, Silent};
 use crate::plan::{self, DownTarget};
 use crate::redact::Secrets;
+use crate::server::ServerInfo;
 use crate::status::{interrupted_message, Failure, Status};
 use crate::store::{Change, Store};
 use crate::transaction;
@@ -144,6 +145,8 @@ pub struct Migrator {
     cancel: CancelHandle,
     ctrl_c: bool,
     secrets: Secrets,
+    /// What the run's stores learnt about the server's `$unionWith`.
+    reads: crate::store::Reads,
 }
 
 impl std::fmt::Debug for Migrator {
@@ -176,6 +179,7 @@ impl Migrator {
             cancel: CancelHandle::new(),
             ctrl_c: false,
             secrets: Secrets::new(),
+            reads: crate::store::Reads::default(),
         }
     }
 
@@ -258,7 +262,29 @@ impl Migrator {
     }
 
     fn store(&self) -> Store {
-        Store::new(&self.db, &self.collection)
+        Store::new(&self.db, &self.collection).sharing(&self.reads)
+    }
+
+    /// Asks the server what it is (`hello`, `listCommands`) and judges the client's options
+    /// against it: an option with which no migration can run is refused here, before anything
+    /// is written ([`ConfigError::UnusableOption`]).
+    async fn judge_server(&self) -> Result<ServerInfo, Error> {
+        let server = ServerInfo::probe(&self.db).await.map_err(|source| {
+            crate::store::StoreError::Database {
+                collection: self.collection.clone(),
+                operation: "asking the server what it supports (hello, listCommands)",
+                source,
+            }
+        })?;
+        let judged = crate::server::judge_options(&self.db, &server);
+        if let Some(refusal) = judged.refusals.into_iter().next() {
+            return Err(ConfigError::UnusableOption {
+                option: refusal.option,
+                reason: refusal.message,
+            }
+            .into());
+        }
+        Ok(server)
     }
 
     /// Checks the configuration before anything is sent.
@@ -560,9 +586,15 @@ impl Migrator {
                 }
             }))
         });
-        // Before the lock document is written: a wrong `--collection` must write nothing.
-        self.store().probe().await?;
-        let lease = LeaseLock::new(&self.db, &self.collection, self.lease_ttl);
+        // Before the lock document is written: an unusable option or a wrong `--collection`
+        // must write nothing.
+        let server = self.judge_server().await?;
+        self.store()
+            .for_server(&server, &self.reads)
+            .probe()
+            .await?;
+        let lease = LeaseLock::new(&self.db, &self.collection, self.lease_ttl)
+            .for_server(&server, &self.reads);
         let span = tracing::info_span!(
             target: TRACE_TARGET,
             "migrate.run",
