@@ -165,6 +165,10 @@ async fn one(command: &Command, ctx: &Ctx<'_>, database: String, json: bool) -> 
         terminal: false,
         cancel: ctx.cancel.clone(),
         hosts: OnceLock::new(),
+        health: OnceLock::new(),
+        database: OnceLock::new(),
+        user: OnceLock::new(),
+        command: ctx.command,
     };
     let prefix = (!json).then(|| format!("[{database}] "));
     let started = Instant::now();
@@ -176,7 +180,7 @@ async fn one(command: &Command, ctx: &Ctx<'_>, database: String, json: bool) -> 
         Ok(code) => (code, None),
         Err(e) => (
             e.exit_code(),
-            Some(super::shown(&super::error_chain(&e)).into_owned()),
+            Some(super::shown(&child.error_text(&e)).into_owned()),
         ),
     };
     if let Some(error) = &error {

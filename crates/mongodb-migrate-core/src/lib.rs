@@ -36,6 +36,7 @@
 #![warn(missing_docs)]
 #![cfg_attr(not(test), warn(clippy::unwrap_used))]
 
+pub mod access;
 pub mod batch;
 mod cancel;
 mod checkpoint;
@@ -63,7 +64,7 @@ pub mod transaction;
 mod verdict;
 
 pub use cancel::CancelHandle;
-pub use connect::{connect, Connection};
+pub use connect::{connect, Connection, Health};
 pub use error::{ConfigError, ConnectionError, Error, LockError, Refusal};
 pub use migration::{Allowed, BoxFuture, Migration, MigrationError, MigrationFn, MigrationResult};
 pub use migrator::{

@@ -261,6 +261,12 @@ impl Migrator {
         &self.collection
     }
 
+    /// Whether this migrator reads the state in one aggregation (`$unionWith`); false once
+    /// the server refused the stage, or a run judged that it lacks it (three queries then).
+    pub fn reads_state_in_one_query(&self) -> bool {
+        self.store().reads_with_union()
+    }
+
     fn store(&self) -> Store {
         Store::new(&self.db, &self.collection).sharing(&self.reads)
     }
@@ -270,9 +276,8 @@ impl Migrator {
     /// is written ([`ConfigError::UnusableOption`]).
     async fn judge_server(&self) -> Result<ServerInfo, Error> {
         let server = ServerInfo::probe(&self.db).await.map_err(|source| {
-            crate::store::StoreError::Database {
-                collection: self.collection.clone(),
-                operation: "asking the server what it supports (hello, listCommands)",
+            crate::store::StoreError::Server {
+                operation: "asking the server what it supports (hello)",
                 source,
             }
         })?;

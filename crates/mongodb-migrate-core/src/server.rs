@@ -113,6 +113,11 @@ pub struct ServerInfo {
     pub bulk_write: Listed,
     /// Whether `commitTransaction` exists.
     pub commit_transaction: Listed,
+    /// How far the server's clock is ahead of this host's (negative: behind), in
+    /// milliseconds, judged at the middle of `hello`'s round trip (set by a probe).
+    pub clock_offset_ms: Option<i64>,
+    /// `hello`'s round trip, in milliseconds (set by a probe).
+    pub round_trip_ms: Option<u64>,
 }
 
 impl ServerInfo {
@@ -140,27 +145,40 @@ impl ServerInfo {
             local_time: hello.get_datetime("localTime").ok().copied(),
             bulk_write: listed("bulkWrite"),
             commit_transaction: listed("commitTransaction"),
+            clock_offset_ms: None,
+            round_trip_ms: None,
         }
     }
 
     /// Asks the server `hello` and `listCommands` (what the runner's decisions need), on the
     /// primary. A `listCommands` the server refuses is not an error: see [`Listed::Unknown`].
     pub async fn probe(db: &Database) -> mongodb::error::Result<Self> {
-        let (hello, commands) = ask(db).await?;
-        Ok(Self::judge(&hello, commands.as_ref(), None, &[]))
+        let (hello, commands, clock) = ask(db, false).await?;
+        Ok(Self::judge(&hello, commands.as_ref(), None, &[]).timed(clock))
+    }
+
+    fn timed(
+        mut self,
+        (sent, received, rtt): (
+            chrono::DateTime<chrono::Utc>,
+            chrono::DateTime<chrono::Utc>,
+            u64,
+        ),
+    ) -> Self {
+        self.round_trip_ms = Some(rtt);
+        if let Some(server) = self.local_time {
+            let middle = sent + (received - sent) / 2;
+            self.clock_offset_ms = Some(server.timestamp_millis() - middle.timestamp_millis());
+        }
+        self
     }
 
     /// [`probe`](Self::probe) plus `buildInfo`, naming the product as well (`migrate doctor`);
     /// `hosts` are the URI's.
     pub async fn probe_all(db: &Database, hosts: &[String]) -> mongodb::error::Result<Self> {
-        let (hello, commands) = ask(db).await?;
+        let (hello, commands, clock) = ask(db, true).await?;
         let build_info = admin_command(db, doc! { "buildInfo": 1 }).await.ok();
-        Ok(Self::judge(
-            &hello,
-            commands.as_ref(),
-            build_info.as_ref(),
-            hosts,
-        ))
+        Ok(Self::judge(&hello, commands.as_ref(), build_info.as_ref(), hosts).timed(clock))
     }
 
     /// Whether the server has the multi-namespace `bulkWrite` command: MongoDB 8.0's wire
@@ -244,11 +262,28 @@ impl ServerInfo {
     }
 }
 
-async fn ask(db: &Database) -> mongodb::error::Result<(Document, Option<Document>)> {
+/// When `hello` was sent and answered (this host's clock), and its round trip.
+type Clock = (
+    chrono::DateTime<chrono::Utc>,
+    chrono::DateTime<chrono::Utc>,
+    u64,
+);
+
+async fn ask(
+    db: &Database,
+    timed: bool,
+) -> mongodb::error::Result<(Document, Option<Document>, Clock)> {
+    if timed {
+        // The first command connects; a second hello measures only the round trip.
+        admin_command(db, doc! { "hello": 1 }).await?;
+    }
+    let (sent, started) = (chrono::Utc::now(), std::time::Instant::now());
     let hello = admin_command(db, doc! { "hello": 1 }).await?;
+    let rtt = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
+    let clock = (sent, chrono::Utc::now(), rtt);
     // Not every server has listCommands (SecantusDB answers CommandNotFound): judged otherwise.
     let commands = admin_command(db, doc! { "listCommands": 1 }).await.ok();
-    Ok((hello, commands))
+    Ok((hello, commands, clock))
 }
 
 async fn admin_command(db: &Database, command: Document) -> mongodb::error::Result<Document> {

@@ -74,6 +74,15 @@ impl WritePath {
     /// runs under the same tests on a server that has `bulkWrite`.
     pub const ENV: &'static str = "MONGO_MIGRATE_STATE_WRITES";
 
+    /// The state commands this path sends per migration, beside the migration's own: what
+    /// `doctor` reports and `docs/state-format.md` explains.
+    pub fn commands_per_migration(self) -> &'static str {
+        match self {
+            WritePath::Bulk => "own + 1",
+            WritePath::Separate => "own + 4",
+        }
+    }
+
     /// Whether [`ENV`](Self::ENV) forces the fallback.
     pub(crate) fn forced_separate() -> bool {
         std::env::var(Self::ENV).is_ok_and(|v| v.eq_ignore_ascii_case("separate"))
@@ -300,6 +309,15 @@ pub enum StoreError {
         /// The server's message.
         message: String,
     },
+    /// A command about the server itself (`hello`, `listCommands`) failed.
+    #[error("{operation} failed")]
+    Server {
+        /// What was being asked.
+        operation: &'static str,
+        /// The driver's error.
+        #[source]
+        source: mongodb::error::Error,
+    },
     /// The fence found the lease held by someone else (or released): nothing was written.
     #[error("the lease is no longer ours")]
     Lost,
@@ -319,7 +337,7 @@ impl StoreError {
     /// The driver error underneath, if any.
     pub fn driver_error(&self) -> Option<&mongodb::error::Error> {
         match self {
-            StoreError::Database { source, .. } => Some(source),
+            StoreError::Database { source, .. } | StoreError::Server { source, .. } => Some(source),
             _ => None,
         }
     }
