@@ -32,6 +32,7 @@ struct Report {
     exit_code: u8,
     /// What stops `up`, or needs a look, each with its fix.
     findings: Vec<Finding>,
+    connection: Option<ConnectionReport>,
     server: Option<ServerInfo>,
     write_path: Option<WritePathReport>,
     /// Whether the state is read in one aggregation (`$unionWith`) or three queries.
@@ -49,6 +50,15 @@ struct Finding {
     severity: &'static str,
     what: String,
     fix: Option<String>,
+}
+
+#[derive(Debug, Serialize)]
+struct ConnectionReport {
+    /// The URI's hosts.
+    hosts: String,
+    tls: bool,
+    /// `name@authSource`, when the URI names a user.
+    user: Option<String>,
 }
 
 #[derive(Debug, Serialize)]
@@ -118,6 +128,7 @@ pub(crate) async fn run(args: &FormatArgs, ctx: &Ctx<'_>) -> Result<u8, CliError
         ok: false,
         exit_code: exit_code::SUCCESS,
         findings: Vec::new(),
+        connection: None,
         server: None,
         write_path: None,
         state_read: None,
@@ -145,6 +156,11 @@ pub(crate) async fn run(args: &FormatArgs, ctx: &Ctx<'_>) -> Result<u8, CliError
 async fn examine(ctx: &Ctx<'_>, report: &mut Report) -> Result<(), CliError> {
     let conn = ctx.connection().await?;
     report.database = conn.db.name().to_owned();
+    report.connection = Some(ConnectionReport {
+        hosts: conn.hosts.clone(),
+        tls: conn.tls,
+        user: conn.user.clone(),
+    });
     let server = ServerInfo::probe_all(&conn.db, &conn.host_list)
         .await
         .map_err(|source| {
@@ -416,6 +432,15 @@ fn render(r: &Report, ctx: &Ctx<'_>) -> String {
     let line = |out: &mut String, label: &str, value: String| {
         out.push_str(&format!("{:<14}{value}\n", label));
     };
+    if let Some(c) = &r.connection {
+        let tls = if c.tls { "TLS" } else { "no TLS" };
+        let user = c
+            .user
+            .as_deref()
+            .map(|u| format!(", as {u}"))
+            .unwrap_or_default();
+        line(&mut out, "Connection", format!("{} ({tls}{user})", c.hosts));
+    }
     line(
         &mut out,
         "Database",

@@ -132,19 +132,25 @@ fn words(d: &DriverError, view: &View<'_>) -> (String, Option<String>) {
             );
             match view.health.and_then(Health::last_failure) {
                 Some((host, failure)) => {
-                    let (what, fix) = words(&failure, &View { hosts: Some(&host), ..*view });
+                    let (what, fix) = words(
+                        &failure,
+                        &View {
+                            hosts: Some(&host),
+                            ..*view
+                        },
+                    );
                     (format!("{within}: {what}"), fix)
                 }
                 None if message.contains("ReplicaSetNoPrimary") => (
                     format!("{within}: the replica set has no primary"),
-                    Some("Wait for an election to finish, or check the replicaSet name in the URI.".to_owned()),
+                    Some(
+                        "Wait for an election to finish, or check the replicaSet name in the URI."
+                            .to_owned(),
+                    ),
                 ),
                 None => (
-                    format!("{within}: no answer"),
-                    Some(format!(
-                        "Is the server up and reachable from here? --server-timeout (now {}) waits longer.",
-                        humantime::format_duration(view.timeout)
-                    )),
+                    format!("{within}: no answer from {hosts}"),
+                    Some(timeout_fix(view.timeout)),
                 ),
             }
         }
@@ -250,6 +256,16 @@ fn code_fix(code: i32, view: &View<'_>) -> Option<String> {
     }
 }
 
+/// What to try when the server does not answer (the same whether the monitor's hello or the
+/// server selection ran out first).
+fn timeout_fix(timeout: Duration) -> String {
+    format!(
+        "Is the server up, and reachable from here (a firewall, a VPN, the port)? --server-timeout \
+         (now {}) waits longer.",
+        humantime::format_duration(timeout)
+    )
+}
+
 fn io_words(io: &std::io::Error, host: &str, timeout: Duration) -> (String, Option<String>) {
     use std::io::ErrorKind as K;
     let inner = io
@@ -270,7 +286,7 @@ fn io_words(io: &std::io::Error, host: &str, timeout: Duration) -> (String, Opti
     {
         let name = host.rsplit_once(':').map_or(host, |(h, _)| h);
         return (
-            format!("the host name {name} does not resolve ({inner})"),
+            format!("the host name {name} does not resolve"),
             Some("Check the host name in the URI.".to_owned()),
         );
     }
@@ -282,15 +298,7 @@ fn io_words(io: &std::io::Error, host: &str, timeout: Duration) -> (String, Opti
                     .to_owned(),
             ),
         ),
-        K::TimedOut => (
-            format!(
-                "{host} did not answer within {}",
-                humantime::format_duration(timeout)
-            ),
-            Some(
-                "Is a firewall dropping the connection? --server-timeout waits longer.".to_owned(),
-            ),
-        ),
+        K::TimedOut => (format!("no answer from {host}"), Some(timeout_fix(timeout))),
         K::ConnectionReset | K::ConnectionAborted | K::UnexpectedEof | K::BrokenPipe => (
             format!("{host} closed the connection ({inner})"),
             Some(
