@@ -5,7 +5,7 @@ SHELL := bash
 CARGO ?= cargo
 MIGRATE := $(CARGO) run --quiet --locked --bin migrate --
 
-.PHONY: help migrate migrate-status migrate-down migration merge-migration test lint format-check release-checks deps-dev hooks db-start db-stop db-status bench bench-peers bench-backfill
+.PHONY: help migrate migrate-status migrate-down migration merge-migration test test-quick lint format-check release-checks deps-dev hooks db-start db-stop db-status bench bench-peers bench-backfill
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-16s %s\n", $$1, $$2}'
@@ -29,6 +29,9 @@ merge-migration: ## Write a merge migration depending on every head (when two br
 test: ## Run every test against a throwaway server on a free port
 	@scripts/test
 
+test-quick: ## The tests that need no database (unit, build crate, scaffolding, offline checksums)
+	@scripts/test-quick
+
 lint: ## The migration lint (cargo build), clippy and rustfmt
 	$(CARGO) build --workspace --locked
 	$(CARGO) clippy --workspace --all-targets --all-features --locked -- -D warnings
@@ -38,7 +41,7 @@ format-check: ## rustfmt and clippy -D warnings (run before make test)
 	$(CARGO) fmt --all --check
 	$(CARGO) clippy --workspace --all-targets --all-features --locked -- -D warnings
 
-release-checks: ## Layering (cargo tree), cargo package, cargo doc, the example app, README length, lint
+release-checks: ## Layering (cargo tree), cargo package (verified), cargo doc, the example app, README length, lint
 	@scripts/release-checks
 
 deps-dev: ## Install what development needs, running nothing: crates (cargo fetch) and the local database

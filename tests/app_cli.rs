@@ -16,7 +16,7 @@ fn migrate(uri: &str) -> Command {
     cmd
 }
 
-mod cli_common;
+use crate::cli_common;
 use cli_common::{stderr, stdout};
 
 #[tokio::test]

@@ -2,8 +2,8 @@
 //! wrote since `up` survives `down --to zero`, what the migrations wrote and nobody changed is
 //! undone exactly, and every document left is reported in the run's output and in the
 //! migration's details record (`notes`).
-mod cli_common;
-mod support;
+use crate::cli_common;
+use crate::support;
 
 use assert_cmd::Command;
 use cli_common::{stderr, stdout};

@@ -2,7 +2,7 @@
 //! then the import path `mongo_migrate` → `mongodb_migrate`): Field Notes databases migrated
 //! before them hold these values, and must still pass `check`.
 
-mod support;
+use crate::support;
 
 use mongodb_migrate::bson::doc;
 use mongodb_migrate::testing::test_database;

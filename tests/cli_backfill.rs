@@ -1,7 +1,7 @@
 //! Resumable backfills with real processes: killed mid-way (SIGKILL, SIGTERM), then resumed by
 //! a plain `up`, redo no completed batch and end exact.
 
-mod cli_common;
+use crate::cli_common;
 
 use std::path::Path;
 use std::process::{Child, Stdio};

@@ -1,7 +1,7 @@
 //! The `migrate` binary of a fixture app: help, configuration and connection errors, JSON
 //! documents (snapshots), dry run, graph, and `new`.
 
-mod cli_common;
+use crate::cli_common;
 
 use cli_common::{code, counter_app, migrate, redact, run, stderr, stdout};
 use mongodb_migrate::cli::exit_code;

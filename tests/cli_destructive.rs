@@ -2,7 +2,7 @@
 //! `up` announces them before it runs them, and `down` refuses an irreversible migration before
 //! anything runs.
 
-mod cli_common;
+use crate::cli_common;
 
 use std::path::Path;
 use std::sync::OnceLock;

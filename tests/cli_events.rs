@@ -1,7 +1,7 @@
 //! Machine-readable runs: `up`/`down --format json` as JSON Lines, and tracing spans on stderr
 //! with MONGO_MIGRATE_LOG.
 
-mod cli_common;
+use crate::cli_common;
 
 use cli_common::{code, counter_app, migrate, run, stderr, stdout};
 use mongodb_migrate::cli::exit_code;

@@ -1,7 +1,7 @@
 //! The plan changing under a database: `cargo mongodb-migrate new`, `new --merge`, and drift
 //! after an edit and a rebuild (whitespace and comments are not drift).
 
-mod cli_common;
+use crate::cli_common;
 
 use cli_common::{code, counter_source, migrate, run, stderr, stdout};
 use mongodb_migrate::cli::exit_code;

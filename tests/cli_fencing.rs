@@ -1,7 +1,7 @@
 //! The runner as an operator breaks it, with real processes: paused past its lease (SIGSTOP),
 //! stopped by SIGTERM, its server stopped under it, and fed hostile configuration.
 
-mod cli_common;
+use crate::cli_common;
 
 use std::process::{Child, Stdio};
 use std::time::{Duration, Instant};

@@ -1,6 +1,6 @@
 //! Fleets: one command over 20 databases, one of which fails.
 
-mod cli_common;
+use crate::cli_common;
 
 use std::process::Stdio;
 

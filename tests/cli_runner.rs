@@ -1,7 +1,7 @@
 //! The `migrate` binary of a fixture app as separate processes against the real database:
 //! concurrent runners, a runner killed mid-migration, a failing migration end to end.
 
-mod cli_common;
+use crate::cli_common;
 
 use std::process::Stdio;
 use std::time::Duration;

@@ -2,7 +2,7 @@
 //! holder's host) are printed with control characters escaped, in human output and in DOT;
 //! JSON stays exact.
 
-mod cli_common;
+use crate::cli_common;
 
 use cli_common::{counter_app, migrate, run, stderr, stdout};
 use mongodb_migrate::bson::{doc, DateTime, Document};

@@ -2,7 +2,7 @@
 //! connection, quoted by a failing and by a panicking migration. Neither stdout, stderr, the
 //! JSON output nor the database may hold any form of it.
 
-mod cli_common;
+use crate::cli_common;
 
 use cli_common::{code, counter_app, migrate, run, stderr, stdout};
 use futures::TryStreamExt;

@@ -3,7 +3,7 @@
 //! as a process against the real database, and against a standalone server, which cannot run
 //! transactions.
 
-mod cli_common;
+use crate::cli_common;
 
 use std::path::Path;
 use std::process::{Command, Output};

@@ -1,7 +1,7 @@
 //! Two binaries built from two plans against one database: an older binary meets migrations a
 //! newer one applied (a rolling deploy, or a rollback of the app).
 
-mod cli_common;
+use crate::cli_common;
 
 use std::sync::OnceLock;
 

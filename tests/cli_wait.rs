@@ -2,7 +2,7 @@
 //! once they are applied, times out with its own code, and stops at once when waiting cannot
 //! help.
 
-mod cli_common;
+use crate::cli_common;
 
 use std::process::Stdio;
 use std::time::{Duration, Instant};

@@ -176,8 +176,8 @@ fn a_dependency_renamed_to_the_old_name_keeps_compiling() {
         "[package]\nname = \"{name}\"\nversion = \"0.0.0\"\nedition = \"2021\"\npublish = false\n\n\
          [workspace]\n\n[dependencies]\n\
          mongo_migrate = {{ package = \"mongodb-migrate\", path = {runtime:?}, features = [\"cli\"] }}\n\n\
-         [build-dependencies]\nmongodb-migrate-build = {{ path = {build:?} }}\n\n\
-         [profile.dev]\ndebug = \"line-tables-only\"\n\n[profile.dev.package.\"*\"]\ndebug = false\n",
+         [build-dependencies]\nmongodb-migrate-build = {{ path = {build:?} }}\n\n{profiles}",
+        profiles = mongodb_migrate_test_support::workspace_profiles(),
         name = fixture.name(),
         runtime = crates.join("mongodb-migrate").display().to_string(),
         build = crates.join("mongodb-migrate-build").display().to_string(),

@@ -1,5 +1,5 @@
 //! The data effects of each Field Notes migration on the seeded fixture.
-mod support;
+use crate::support;
 
 use mongodb_migrate::prelude::*;
 use mongodb_migrate::testing::{test_database, DbSnapshot};

@@ -20,7 +20,7 @@ pub async fn downgrade(_db: &Database) -> Result<()> {
 "#;
 
 fn git(dir: &Path, args: &[&str]) -> Output {
-    let target = Path::new(env!("CARGO_MANIFEST_DIR")).join("target/fixtures");
+    let target = mongodb_migrate_test_support::target_dir();
     Command::new("git")
         .args(args)
         .current_dir(dir)

@@ -2,7 +2,7 @@
 //! then up → Field Notes' own writes → down → up, with no test to write per migration: a new
 //! file in migrations/ is covered as soon as it builds. The downgrade after the app's writes
 //! must keep every one of them, undo the rest exactly and note what it left.
-mod support;
+use crate::support;
 
 /// 0001 reads ADMIN_EMAIL.
 async fn setup(_db: &mongodb_migrate::mongodb::Database) {

@@ -3,7 +3,7 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-mod cli_common;
+use crate::cli_common;
 use cli_common::{stderr, stdout};
 
 fn root() -> PathBuf {
@@ -204,6 +204,7 @@ fn make_help_lists_the_development_targets_and_they_run_what_they_say() {
         "migration ",
         "merge-migration",
         "test ",
+        "test-quick",
         "lint ",
         "format-check",
         "release-checks",
@@ -218,6 +219,7 @@ fn make_help_lists_the_development_targets_and_they_run_what_they_say() {
     let deps = dry("deps-dev");
     assert!(deps.contains("cargo fetch --locked"), "{deps}");
     assert!(deps.contains("scripts/dev-db install"), "{deps}");
+    assert!(dry("test-quick").contains("scripts/test-quick"));
     let format = dry("format-check");
     assert!(format.contains("cargo fmt --all --check"), "{format}");
     assert!(

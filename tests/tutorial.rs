@@ -60,14 +60,10 @@ mongodb-migrate = {{ path = {runtime:?}, features = ["cli", "testing"] }}
 [build-dependencies]
 mongodb-migrate-build = {{ path = {build:?} }}
 
-[profile.dev]
-debug = "line-tables-only"
-
-[profile.dev.package."*"]
-debug = false
-"#,
+{profiles}"#,
         runtime = runtime.display().to_string(),
         build = build.display().to_string(),
+        profiles = mongodb_migrate_test_support::workspace_profiles(),
     )
 }
 

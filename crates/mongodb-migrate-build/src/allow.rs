@@ -28,8 +28,8 @@ use syn::{Expr, ItemConst, Type};
 
 use crate::diagnostic::{Diagnostic, FileId};
 use crate::finding::{Finding, FindingKind};
-use crate::parse::{not_pub, string_literal};
 use crate::plan::AllowedFinding;
+use crate::syntax::{not_pub, string_literal};
 
 const ALLOW_FORM: &str =
     "write `pub const ALLOW: &[(&str, &str)] = &[(\"finding_id\", \"why it is safe\")];`";

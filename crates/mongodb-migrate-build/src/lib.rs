@@ -30,6 +30,7 @@ mod diagnostic;
 mod discover;
 mod doc_literal;
 mod file_name;
+mod file_pass;
 mod finding;
 mod framework;
 mod graph;
@@ -38,6 +39,7 @@ mod parse;
 mod plan;
 mod resolve;
 pub mod scaffold;
+mod syntax;
 
 #[doc(hidden)]
 pub use analyze::count_findings;

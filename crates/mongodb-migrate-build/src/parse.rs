@@ -1,5 +1,6 @@
 //! Reading one migration file with syn: its constants, its functions, its description and
-//! checksum, what the destructive-operation lint finds in it, and the problems local to the file.
+//! checksum, and the problems of its shape. What its bodies do is the analyzers' business
+//! (`analyze/`), run on the parsed file by the per-file pass (`file_pass.rs`).
 
 use std::ops::Range;
 
@@ -7,12 +8,10 @@ use proc_macro2::TokenStream;
 use syn::spanned::Spanned as _;
 use syn::{Expr, Item, ItemConst, ItemFn, Lit, Visibility};
 
-use crate::allow::settle;
-use crate::analyze::analyze;
 use crate::checksum::checksum;
 use crate::diagnostic::{Diagnostic, FileId};
 use crate::framework::Framework;
-use crate::plan::AllowedFinding;
+use crate::syntax::{bool_literal, not_pub, string_literal};
 
 /// A string literal and where it is.
 #[derive(Debug, Clone)]
@@ -37,13 +36,39 @@ pub(crate) struct Parsed {
     /// The value of `pub const TRANSACTIONAL: bool = …;`, `None` when the file has no such
     /// constant (or it is malformed, which is diagnosed).
     pub(crate) transactional: Option<bool>,
-    /// The lint's findings the file allows in `ALLOW`, with their reasons.
-    pub(crate) allowed: Vec<AllowedFinding>,
-    /// Whether the file declares `ALLOW` at all: the registry then references the constant.
-    pub(crate) declares_allow: bool,
-    /// The reason in `pub const IRREVERSIBLE: &str = "…";`.
-    pub(crate) irreversible: Option<String>,
     pub(crate) diagnostics: Vec<Diagnostic>,
+}
+
+/// The top-level items a migration is read by, each the last of its name.
+#[derive(Debug, Default)]
+pub(crate) struct Items<'f> {
+    pub(crate) name: Option<&'f ItemConst>,
+    pub(crate) dependencies: Option<&'f ItemConst>,
+    pub(crate) transactional: Option<&'f ItemConst>,
+    /// The opt-outs of the destructive-operation lint (see `allow.rs`).
+    pub(crate) allow: Option<&'f ItemConst>,
+    pub(crate) irreversible: Option<&'f ItemConst>,
+    pub(crate) upgrade: Option<&'f ItemFn>,
+    pub(crate) downgrade: Option<&'f ItemFn>,
+}
+
+impl<'f> Items<'f> {
+    pub(crate) fn of(syntax: &'f syn::File) -> Self {
+        let mut items = Items::default();
+        for item in &syntax.items {
+            match item {
+                Item::Const(c) if c.ident == "NAME" => items.name = Some(c),
+                Item::Const(c) if c.ident == "DEPENDENCIES" => items.dependencies = Some(c),
+                Item::Const(c) if c.ident == "TRANSACTIONAL" => items.transactional = Some(c),
+                Item::Const(c) if c.ident == "ALLOW" => items.allow = Some(c),
+                Item::Const(c) if c.ident == "IRREVERSIBLE" => items.irreversible = Some(c),
+                Item::Fn(f) if f.sig.ident == "upgrade" => items.upgrade = Some(f),
+                Item::Fn(f) if f.sig.ident == "downgrade" => items.downgrade = Some(f),
+                _ => {}
+            }
+        }
+        items
+    }
 }
 
 /// Where problems about the whole file (a missing item) point: its very start.
@@ -54,8 +79,13 @@ fn range(span: proc_macro2::Span) -> Range<usize> {
 }
 
 /// Parses `text` (already newline-normalized) as the migration `stem`, in an app that calls
-/// the framework's crate as `framework` says.
-pub(crate) fn parse(file: FileId, stem: &str, text: &str, framework: &Framework) -> Parsed {
+/// the framework's crate as `framework` says; the syntax tree too, when the file is valid Rust.
+pub(crate) fn parse(
+    file: FileId,
+    stem: &str,
+    text: &str,
+    framework: &Framework,
+) -> (Parsed, Option<syn::File>) {
     let mut parsed = Parsed {
         syntax_ok: false,
         name: None,
@@ -64,9 +94,6 @@ pub(crate) fn parse(file: FileId, stem: &str, text: &str, framework: &Framework)
         description: String::new(),
         checksum: String::new(),
         transactional: None,
-        allowed: Vec::new(),
-        declares_allow: false,
-        irreversible: None,
         diagnostics: Vec::new(),
     };
     let tokens: TokenStream = match text.parse() {
@@ -79,7 +106,7 @@ pub(crate) fn parse(file: FileId, stem: &str, text: &str, framework: &Framework)
                     .at(file, range(error.span()), "the tokens stop making sense here")
                     .help("close every `(`, `[`, `{`, string and `/*` comment; every migration is compiled as a module of the crate"),
             );
-            return parsed;
+            return (parsed, None);
         }
     };
     let syntax = match syn::parse2::<syn::File>(tokens.clone()) {
@@ -88,7 +115,7 @@ pub(crate) fn parse(file: FileId, stem: &str, text: &str, framework: &Framework)
             parsed
                 .diagnostics
                 .extend(errors.into_iter().map(|e| syntax_error(file, &e)));
-            return parsed;
+            return (parsed, None);
         }
     };
     parsed.syntax_ok = true;
@@ -98,47 +125,16 @@ pub(crate) fn parse(file: FileId, stem: &str, text: &str, framework: &Framework)
         .extend(crate::old_path::check(file, &tokens, framework));
     parsed.description = description(&syntax.attrs);
 
-    let mut name = None;
-    let mut dependencies = None;
-    let mut transactional = None;
-    let mut allow = None;
-    let mut irreversible = None;
-    let mut upgrade = None;
-    let mut downgrade = None;
-    for item in &syntax.items {
-        match item {
-            Item::Const(c) if c.ident == "NAME" => name = Some(c),
-            Item::Const(c) if c.ident == "DEPENDENCIES" => dependencies = Some(c),
-            Item::Const(c) if c.ident == "TRANSACTIONAL" => transactional = Some(c),
-            Item::Const(c) if c.ident == "ALLOW" => allow = Some(c),
-            Item::Const(c) if c.ident == "IRREVERSIBLE" => irreversible = Some(c),
-            Item::Fn(f) if f.sig.ident == "upgrade" => upgrade = Some(f),
-            Item::Fn(f) if f.sig.ident == "downgrade" => downgrade = Some(f),
-            _ => {}
-        }
-    }
-    check_name(file, stem, name, &mut parsed);
-    check_dependencies(file, stem, dependencies, &mut parsed);
-    check_transactional(file, transactional, &mut parsed);
+    let items = Items::of(&syntax);
+    check_name(file, stem, items.name, &mut parsed);
+    check_dependencies(file, stem, items.dependencies, &mut parsed);
+    check_transactional(file, items.transactional, &mut parsed);
     // A malformed `TRANSACTIONAL` is reported once; the parameters are not judged against a
     // kind we do not know.
-    let kind_known = transactional.is_none() || parsed.transactional.is_some();
-    check_function(file, "upgrade", upgrade, kind_known, &mut parsed);
-    check_function(file, "downgrade", downgrade, kind_known, &mut parsed);
-
-    let findings = analyze(&syntax, parsed.transactional == Some(true));
-    let settled = settle(
-        file,
-        text,
-        allow,
-        irreversible,
-        findings,
-        &mut parsed.diagnostics,
-    );
-    parsed.allowed = settled.allowed;
-    parsed.declares_allow = allow.is_some();
-    parsed.irreversible = settled.irreversible;
-    parsed
+    let kind_known = items.transactional.is_none() || parsed.transactional.is_some();
+    check_function(file, "upgrade", items.upgrade, kind_known, &mut parsed);
+    check_function(file, "downgrade", items.downgrade, kind_known, &mut parsed);
+    (parsed, Some(syntax))
 }
 
 fn syntax_error(file: FileId, error: &syn::Error) -> Diagnostic {
@@ -169,17 +165,6 @@ fn description(attrs: &[syn::Attribute]) -> String {
         })
         .find(|line| !line.is_empty())
         .unwrap_or_default()
-}
-
-/// The string literal `expr` is, if it is one.
-pub(crate) fn string_literal(expr: &Expr) -> Option<&syn::LitStr> {
-    match expr {
-        Expr::Lit(syn::ExprLit {
-            lit: Lit::Str(s), ..
-        }) => Some(s),
-        Expr::Group(g) => string_literal(&g.expr),
-        _ => None,
-    }
 }
 
 fn check_name(file: FileId, stem: &str, item: Option<&ItemConst>, parsed: &mut Parsed) {
@@ -321,27 +306,6 @@ fn check_transactional(file: FileId, item: Option<&ItemConst>, parsed: &mut Pars
                 .at(file, here, "not `pub`")
                 .help(help),
         );
-    }
-}
-
-/// For a constant that is not `pub`: its visibility through its name (`const X`,
-/// `pub(crate) const X`), to underline.
-pub(crate) fn not_pub(item: &ItemConst) -> Option<Range<usize>> {
-    let start = match &item.vis {
-        Visibility::Public(_) => return None,
-        Visibility::Inherited => range(item.const_token.span()).start,
-        vis => range(vis.span()).start,
-    };
-    Some(start..range(item.ident.span()).end)
-}
-
-fn bool_literal(expr: &Expr) -> Option<bool> {
-    match expr {
-        Expr::Lit(syn::ExprLit {
-            lit: Lit::Bool(b), ..
-        }) => Some(b.value),
-        Expr::Group(g) => bool_literal(&g.expr),
-        _ => None,
     }
 }
 

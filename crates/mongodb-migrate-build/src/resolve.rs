@@ -10,9 +10,10 @@ use crate::checksum::normalize_newlines;
 use crate::diagnostic::{Diagnostic, FileId, Report};
 use crate::discover::{discover, Discovered, HelperModule};
 use crate::file_name::{parse_stem, FILE_NAME_PATTERN};
+use crate::file_pass::{check_file, Checked};
 use crate::framework::Framework;
 use crate::graph::Graph;
-use crate::parse::{parse, Located, Parsed};
+use crate::parse::Located;
 use crate::plan::{Plan, PlannedMigration};
 
 /// A well-named migration file, parsed.
@@ -22,7 +23,7 @@ pub(crate) struct Candidate {
     pub(crate) stem: String,
     pub(crate) sequence: u64,
     pub(crate) path: PathBuf,
-    pub(crate) parsed: Parsed,
+    pub(crate) checked: Checked,
 }
 
 /// Everything read from the directory, before the cross-file checks.
@@ -163,16 +164,16 @@ pub(crate) fn load(dir: &Path, display: &str, framework: &Framework) -> Loaded {
         );
     }
 
-    let parsed = parse_all(&report, &pending, framework);
+    let checked = check_all(&report, &pending, framework);
     let mut candidates = Vec::with_capacity(pending.len());
-    for ((file, stem, sequence, path), parsed) in pending.into_iter().zip(parsed) {
-        report.extend(parsed.diagnostics.iter().cloned());
+    for ((file, stem, sequence, path), checked) in pending.into_iter().zip(checked) {
+        report.extend(checked.parsed.diagnostics.iter().cloned());
         candidates.push(Candidate {
             file,
             stem,
             sequence,
             path,
-            parsed,
+            checked,
         });
     }
     Loaded {
@@ -208,13 +209,13 @@ fn suggested_name(stem: &str) -> String {
     }
 }
 
-fn parse_all(
+fn check_all(
     report: &Report,
     pending: &[(FileId, String, u64, PathBuf)],
     framework: &Framework,
-) -> Vec<Parsed> {
+) -> Vec<Checked> {
     let parse_one = |(id, stem, _, _): &(FileId, String, u64, PathBuf)| {
-        parse(*id, stem, report.file_text(*id), framework)
+        check_file(*id, stem, report.file_text(*id), framework)
     };
     let threads = std::thread::available_parallelism().map_or(1, usize::from);
     if pending.len() < PARALLEL_THRESHOLD || threads < 2 {
@@ -258,10 +259,10 @@ pub(crate) fn check(loaded: Loaded) -> Result<Plan, Report> {
     );
     let mut graph_complete = true;
     for (i, candidate) in candidates.iter().enumerate() {
-        if !candidate.parsed.syntax_ok || !candidate.parsed.dependencies_complete {
+        if !candidate.checked.parsed.syntax_ok || !candidate.checked.parsed.dependencies_complete {
             graph_complete = false;
         }
-        for dependency in &candidate.parsed.dependencies {
+        for dependency in &candidate.checked.parsed.dependencies {
             match index.get(dependency.value.as_str()) {
                 Some(&target) => {
                     graph.add_dependency(i, target);
@@ -304,14 +305,20 @@ pub(crate) fn check(loaded: Loaded) -> Result<Plan, Report> {
         .map(|c| PlannedMigration {
             name: c.stem,
             sequence: c.sequence,
-            dependencies: c.parsed.dependencies.into_iter().map(|d| d.value).collect(),
-            description: c.parsed.description,
-            checksum: c.parsed.checksum,
-            transactional: c.parsed.transactional == Some(true),
-            declares_transactional: c.parsed.transactional.is_some(),
-            allowed: c.parsed.allowed,
-            declares_allow: c.parsed.declares_allow,
-            irreversible: c.parsed.irreversible,
+            dependencies: c
+                .checked
+                .parsed
+                .dependencies
+                .into_iter()
+                .map(|d| d.value)
+                .collect(),
+            description: c.checked.parsed.description,
+            checksum: c.checked.parsed.checksum,
+            transactional: c.checked.parsed.transactional == Some(true),
+            declares_transactional: c.checked.parsed.transactional.is_some(),
+            allowed: c.checked.allowed,
+            declares_allow: c.checked.declares_allow,
+            irreversible: c.checked.irreversible,
             path: c.path,
         })
         .collect();
@@ -324,6 +331,7 @@ pub(crate) fn check(loaded: Loaded) -> Result<Plan, Report> {
 /// Where to point at a migration as a whole: its `NAME` literal, or else its first byte.
 fn anchor(candidate: &Candidate) -> std::ops::Range<usize> {
     candidate
+        .checked
         .parsed
         .name
         .as_ref()
@@ -437,6 +445,7 @@ fn cycle_diagnostic(cycle: &[usize], candidates: &[Candidate]) -> Diagnostic {
         let from = &candidates[cycle[k]];
         let to = &candidates[cycle[(k + 1) % cycle.len()]];
         let range = from
+            .checked
             .parsed
             .dependencies
             .iter()

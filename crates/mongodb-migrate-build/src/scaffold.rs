@@ -64,8 +64,8 @@ fn current(dir: &Path) -> Result<Current, ScaffoldError> {
     let blocking: Vec<_> = loaded
         .candidates
         .iter()
-        .filter(|c| !c.parsed.syntax_ok)
-        .flat_map(|c| c.parsed.diagnostics.iter().cloned())
+        .filter(|c| !c.checked.parsed.syntax_ok)
+        .flat_map(|c| c.checked.parsed.diagnostics.iter().cloned())
         .chain(
             loaded
                 .report
@@ -88,7 +88,7 @@ fn current(dir: &Path) -> Result<Current, ScaffoldError> {
             .collect(),
     );
     for (i, candidate) in candidates.iter().enumerate() {
-        for dependency in &candidate.parsed.dependencies {
+        for dependency in &candidate.checked.parsed.dependencies {
             if let Some(target) = candidates.iter().position(|c| c.stem == dependency.value) {
                 graph.add_dependency(i, target);
             }

@@ -1,7 +1,7 @@
 //! Diagnostic snapshots: one folder per broken plan under `tests/fixtures/<case>/migrations/`,
 //! its rendered report compared with `tests/fixtures/<case>/expected.txt`.
 //!
-//! `BLESS=1 cargo test -p mongodb-migrate-build --test snapshots` rewrites the expected files;
+//! `BLESS=1 cargo test -p mongodb-migrate-build --test build_time snapshots` rewrites the expected files;
 //! review the diff before committing.
 
 use std::path::{Path, PathBuf};

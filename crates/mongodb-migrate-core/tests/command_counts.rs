@@ -2,7 +2,7 @@
 //! at most the migration's own commands + 2 per migration, plus O(1) per run (fewer on the
 //! `bulkWrite` path), and one query for `status`. Counts are deterministic, so they are exact.
 
-mod common;
+use crate::common;
 
 use std::sync::{Arc, Mutex};
 use std::time::Duration;

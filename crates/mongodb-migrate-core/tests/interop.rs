@@ -1,7 +1,7 @@
 //! Interoperability with pymongo-migrate 1.0.0, run for real: each tool reads the state the
 //! other wrote, and neither re-runs what the other applied.
 
-mod common;
+use crate::common;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;

@@ -1,7 +1,7 @@
 //! The lease lock against a real database: acquire, contend, expire, take over, stale owner,
 //! release, force-unlock.
 
-mod common;
+use crate::common;
 
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};

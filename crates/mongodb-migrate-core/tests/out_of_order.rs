@@ -2,7 +2,7 @@
 //! hand) is an out-of-order history: shown by `status`, refused by `up` unless allowed, failed
 //! by `check` (Django's InconsistentMigrationHistory).
 
-mod common;
+use crate::common;
 
 use common::runs;
 use mongodb_migrate_core::bson::{doc, DateTime, Document};

@@ -1,7 +1,7 @@
 //! The runner against a real database: state documents, idempotence, failure records, down,
 //! targets, dry run, fake, drift and unknown migrations.
 
-mod common;
+use crate::common;
 
 use std::sync::atomic::{AtomicBool, Ordering};
 

@@ -5,7 +5,7 @@
 //! documents by default), in both the state and the details collections, so a read that
 //! fetched the documents one by one would need a `getMore`, which is counted here.
 
-mod common;
+use crate::common;
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;

@@ -1,8 +1,10 @@
 //! Fixture crates: a tiny app with its own `migrations/`, built with a real `cargo build`.
 //!
 //! Used by end-to-end tests of what a user sees: build diagnostics, the CLI, drift after an edit.
-//! Every fixture builds into one shared target directory (`<workspace>/target/fixtures`), so the
-//! dependencies are compiled once per machine rather than once per test.
+//! Every fixture builds into the workspace's own target directory ([`target_dir`]) with the
+//! workspace's profiles ([`workspace_profiles`]) and its lock file, so the dependencies the test
+//! build already compiled are reused, not compiled a second time for the fixtures. (`cargo test`
+//! releases the target directory's lock before it runs the tests.)
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -16,6 +18,35 @@ fn workspace_root() -> PathBuf {
         .and_then(Path::parent)
         .map(Path::to_path_buf)
         .unwrap_or_else(|| manifest.to_path_buf())
+}
+
+/// The workspace's target directory: `CARGO_TARGET_DIR` when set (relative to the workspace
+/// root), else `<workspace>/target`. Fixtures build there, beside the test build.
+pub fn target_dir() -> PathBuf {
+    let root = workspace_root();
+    match std::env::var_os("CARGO_TARGET_DIR").filter(|d| !d.is_empty()) {
+        Some(dir) => root.join(dir),
+        None => root.join("target"),
+    }
+}
+
+/// The `[profile.*]` tables of the workspace's `Cargo.toml`, verbatim: a fixture built with
+/// other settings could not reuse a single compiled dependency.
+pub fn workspace_profiles() -> String {
+    let manifest = std::fs::read_to_string(workspace_root().join("Cargo.toml"))
+        .expect("the workspace's Cargo.toml");
+    let mut out = String::new();
+    let mut in_profile = false;
+    for line in manifest.lines() {
+        if line.starts_with('[') {
+            in_profile = line.starts_with("[profile.");
+        }
+        if in_profile {
+            out.push_str(line);
+            out.push('\n');
+        }
+    }
+    out
 }
 
 /// A fixture app to write and build.
@@ -138,15 +169,11 @@ mongodb-migrate = {{ path = {runtime:?}, features = ["cli"] }}
 [build-dependencies]
 mongodb-migrate-build = {{ path = {build:?} }}
 
-[profile.dev]
-debug = "line-tables-only"
-
-[profile.dev.package."*"]
-debug = false
-"#,
+{profiles}"#,
             name = self.name,
             runtime = runtime.display().to_string(),
             build = build.display().to_string(),
+            profiles = workspace_profiles(),
         );
         vec![
             (PathBuf::from("Cargo.toml"), cargo_toml),
@@ -213,8 +240,7 @@ impl FixtureBuild {
     /// # Panics
     /// When cargo cannot be started.
     pub fn rebuild(&self) -> FixtureBuild {
-        let root = workspace_root();
-        let target = root.join("target").join("fixtures");
+        let target = target_dir();
         let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
         let output = Command::new(cargo)
             .args(["build", "--offline", "--color", "never", "--manifest-path"])

@@ -5,7 +5,7 @@
 
 mod fixture;
 
-pub use fixture::{FixtureBuild, FixtureCrate};
+pub use fixture::{target_dir, workspace_profiles, FixtureBuild, FixtureCrate};
 
 /// `cargo mongodb-migrate ARGS…` as a developer runs it: the workspace's scaffolding tool,
 /// built on first use into the workspace's target directory, run in `dir`.
