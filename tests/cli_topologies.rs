@@ -7,7 +7,7 @@
 //! One server per mode, started once per test binary and shared by the tests of that mode; each
 //! test has a database of its own.
 
-mod cli_common;
+use crate::cli_common;
 
 use std::net::TcpListener;
 use std::path::PathBuf;
@@ -606,5 +606,71 @@ async fn options_no_migration_can_run_with_are_refused_before_the_lock() {
     );
     let up = run(migrate(app, &uri).arg("up"));
     assert_eq!(code(&up), 0, "{}", explain(&up));
+    t.drop().await.expect("drop");
+}
+
+/// `doctor` exits with the code `up` would: a failure record is 5, named with its fix; a lock
+/// held by a live runner is only a warning (`up` would wait for it).
+#[tokio::test(flavor = "multi_thread")]
+async fn doctor_exits_with_the_code_up_would_exit_with() {
+    let t = test_database("topo_doctor_verdict").await;
+    let app = counter_app();
+    let failed = run(migrate(app, &t.uri).arg("up").env("FAIL_0003", "1"));
+    assert_eq!(
+        code(&failed),
+        i32::from(exit_code::MIGRATION_FAILED),
+        "{}",
+        explain(&failed)
+    );
+    let doctor = run(migrate(app, &t.uri).arg("doctor"));
+    assert_eq!(
+        code(&doctor),
+        i32::from(exit_code::FAILED_RECORD),
+        "{}",
+        explain(&doctor)
+    );
+    let text = stdout(&doctor);
+    assert!(text.contains("✗ failure records: 0003_flaky"), "{text}");
+    assert!(
+        text.contains("fix: `migrate status` shows the error"),
+        "{text}"
+    );
+    let report = json(&run(
+        migrate(app, &t.uri).args(["doctor", "--format", "json"])
+    ));
+    assert_eq!(
+        (&report["ok"], &report["exit_code"]),
+        (&serde_json::json!(false), &serde_json::json!(5))
+    );
+    assert_eq!(report["state"]["failed"], serde_json::json!(["0003_flaky"]));
+
+    // Repaired; then another runner holds a live lease.
+    let down = run(migrate(app, &t.uri).args(["down", "--retry", "--to", "0002_slow"]));
+    assert_eq!(code(&down), 0, "{}", explain(&down));
+    let far = mongodb_migrate::bson::DateTime::from_millis(
+        mongodb_migrate::bson::DateTime::now().timestamp_millis() + 600_000,
+    );
+    t.db.collection::<Document>("pymongo_migrate_lock")
+        .update_one(
+            doc! { "_id": "migrate" },
+            doc! { "$set": {
+                "owner": { "host": "other-host", "pid": 7, "token": "someone-else" },
+                "acquired_at": far, "renewed_at": far, "expires_at": far,
+            }},
+        )
+        .upsert(true)
+        .await
+        .expect("a live lease of another runner");
+    let doctor = run(migrate(app, &t.uri).arg("doctor"));
+    assert_eq!(code(&doctor), 0, "{}", explain(&doctor));
+    let text = stdout(&doctor);
+    assert!(
+        text.contains("! the lock is held by other-host pid 7"),
+        "{text}"
+    );
+    assert!(
+        text.contains("`up` waits up to --lock-timeout (1m)"),
+        "{text}"
+    );
     t.drop().await.expect("drop");
 }
