@@ -672,5 +672,19 @@ async fn doctor_exits_with_the_code_up_would_exit_with() {
         text.contains("`up` waits up to --lock-timeout (1m)"),
         "{text}"
     );
+    // A state collection that holds an application's documents: 2, as `up` would.
+    let foreign = run(migrate(app, &t.uri).args(["--collection", "counters", "doctor"]));
+    assert_eq!(
+        code(&foreign),
+        i32::from(exit_code::USAGE),
+        "{}",
+        explain(&foreign)
+    );
+    assert!(
+        stdout(&foreign)
+            .contains("collection counters holds documents that are not migration state"),
+        "{}",
+        explain(&foreign)
+    );
     t.drop().await.expect("drop");
 }
