@@ -586,6 +586,15 @@ async fn options_no_migration_can_run_with_are_refused_before_the_lock() {
     let names = t.db.list_collection_names().await.expect("list");
     assert!(names.is_empty(), "{names:?}");
     assert!(counters(&t.db).await.is_empty());
+    // A fake run runs no body, and the runner's own writes use their own concerns: allowed.
+    let w0 = format!("{}?w=0", t.uri);
+    for args in [
+        ["up", "--fake"].as_slice(),
+        &["down", "--fake", "--to", "zero"],
+    ] {
+        let o = run(migrate(app, &w0).args(args));
+        assert_eq!(code(&o), 0, "{args:?}: {}", explain(&o));
+    }
 
     // An option that only changes what bodies see is reported, and the run goes on: the
     // runner's own commands stay on the primary with majority concerns.

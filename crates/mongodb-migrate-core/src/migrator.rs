@@ -271,10 +271,11 @@ impl Migrator {
         Store::new(&self.db, &self.collection).sharing(&self.reads)
     }
 
-    /// Asks the server what it is (`hello`, `listCommands`) and judges the client's options
-    /// against it: an option with which no migration can run is refused here, before anything
-    /// is written ([`ConfigError::UnusableOption`]).
-    async fn judge_server(&self) -> Result<ServerInfo, Error> {
+    /// Asks the server what it is (`hello`, `listCommands`) and, when migration `bodies` are to
+    /// run, judges the client's options against it: an option with which no migration can run
+    /// is refused here, before anything is written ([`ConfigError::UnusableOption`]). Fake runs
+    /// and `accept-changes` write only the runner's own state, with its own concerns.
+    async fn judge_server(&self, bodies: bool) -> Result<ServerInfo, Error> {
         let server = ServerInfo::probe(&self.db).await.map_err(|source| {
             crate::store::StoreError::Server {
                 operation: "asking the server what it supports (hello)",
@@ -282,7 +283,7 @@ impl Migrator {
             }
         })?;
         let judged = crate::server::judge_options(&self.db, &server);
-        if let Some(refusal) = judged.refusals.into_iter().next() {
+        if let Some(refusal) = judged.refusals.into_iter().next().filter(|_| bodies) {
             return Err(ConfigError::UnusableOption {
                 option: refusal.option,
                 reason: refusal.message,
@@ -396,7 +397,7 @@ impl Migrator {
     where
         P: FnOnce(&Status) -> Result<Vec<usize>, Error>,
     {
-        self.with_lock(|lease| async move {
+        self.with_lock(!fake, |lease| async move {
             let (status, carry, interrupted) = self.load_locked(&lease).await?;
             let steps = match plan(&status) {
                 Ok(steps) => steps,
@@ -482,7 +483,7 @@ impl Migrator {
         for name in names {
             plan::position(self.migrations, name)?;
         }
-        self.with_lock(|lease| async move {
+        self.with_lock(false, |lease| async move {
             let (status, mut carry, _interrupted) = self.load_locked(&lease).await?;
             let changed: Vec<&crate::status::MigrationStatus> = status.changed().collect();
             for name in names {
@@ -577,8 +578,9 @@ impl Migrator {
     }
 
     /// Acquires the lease, runs `work` with the heartbeat going, and releases the lease
-    /// whatever happened (error, panic-turned-error, cancellation, lost lease).
-    async fn with_lock<'s, F, Fut, T>(&'s self, work: F) -> Result<T, Error>
+    /// whatever happened (error, panic-turned-error, cancellation, lost lease). `bodies`: whether
+    /// migration bodies may run (connection options are judged for them, see `judge_server`).
+    async fn with_lock<'s, F, Fut, T>(&'s self, bodies: bool, work: F) -> Result<T, Error>
     where
         F: FnOnce(LeaseLock) -> Fut,
         Fut: Future<Output = Result<T, Error>> + 's,
@@ -593,7 +595,7 @@ impl Migrator {
         });
         // Before the lock document is written: an unusable option or a wrong `--collection`
         // must write nothing.
-        let server = self.judge_server().await?;
+        let server = self.judge_server(bodies).await?;
         self.store()
             .for_server(&server, &self.reads)
             .probe()

@@ -387,7 +387,7 @@ pub struct OptionFinding {
 }
 
 /// The client's options judged against the server: `refusals` are options with which no
-/// migration can run (`up`, `down` and `accept-changes` refuse them before the lock is taken,
+/// migration can run (`up` and `down` refuse them before the lock is taken, unless `--fake`,
 /// exit 2); `notes` are options that only change what migration bodies see (the runner's own
 /// commands always go to the primary with majority concerns).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
