@@ -6,6 +6,9 @@
 //!
 //! - [`Migrator`] runs it (`up`, `down`, `status`) under a [lease lock](lock), recording state
 //!   in a pymongo-migrate-compatible collection plus a details sidecar ([`state`]);
+//! - [`server`] judges, once per run, what the server is and can do (write path, state read,
+//!   transactions, connection options), and [`access`] what each command needs of the user:
+//!   `migrate doctor` reports both;
 //! - [`batch`] holds the helpers for data migrations on large collections;
 //! - `testing` (feature `testing`) is the up → down → up round-trip harness.
 //!
