@@ -1505,8 +1505,9 @@ mod tests {
     }
 }
 
+/// Unit tests that need a database live in modules named `db_tests`: `make test-quick` skips them.
 #[cfg(all(test, feature = "testing"))]
-mod server_tests {
+mod db_tests {
     use super::*;
 
     /// The fallback for servers without `$unionWith` reads exactly what the aggregation reads.
