@@ -21,6 +21,7 @@ mod cli_fleet;
 mod cli_runner;
 mod cli_sanitize;
 mod cli_secrets;
+mod cli_topologies;
 mod cli_transactions;
 mod cli_version_skew;
 mod cli_wait;

@@ -72,7 +72,7 @@ mongodb-migrate-build = {{ path = {build:?} }}
 /// also features a story the migration flagged `false`, which the downgrade must keep.
 const ROUND_TRIP: &str = r#"//! The round-trip harness over the tutorial's plan, with the app's writes.
 mod registry;
-use crate::support;
+mod support;
 
 use mongodb_migrate::prelude::*;
 use mongodb_migrate::BoxFuture;

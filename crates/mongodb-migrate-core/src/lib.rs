@@ -6,6 +6,9 @@
 //!
 //! - [`Migrator`] runs it (`up`, `down`, `status`) under a [lease lock](lock), recording state
 //!   in a pymongo-migrate-compatible collection plus a details sidecar ([`state`]);
+//! - [`server`] judges, once per run, what the server is and can do (write path, state read,
+//!   transactions, connection options), and [`access`] what each command needs of the user:
+//!   `migrate doctor` reports both;
 //! - [`batch`] holds the helpers for data migrations on large collections;
 //! - `testing` (feature `testing`) is the up → down → up round-trip harness.
 //!
@@ -36,6 +39,7 @@
 #![warn(missing_docs)]
 #![cfg_attr(not(test), warn(clippy::unwrap_used))]
 
+pub mod access;
 pub mod batch;
 mod cancel;
 mod checkpoint;
@@ -53,6 +57,7 @@ pub mod prelude;
 pub mod progress;
 mod redact;
 pub mod sanitize;
+pub mod server;
 pub mod state;
 mod status;
 pub mod store;
@@ -62,7 +67,7 @@ pub mod transaction;
 mod verdict;
 
 pub use cancel::CancelHandle;
-pub use connect::{connect, Connection};
+pub use connect::{connect, Connection, Health};
 pub use error::{ConfigError, ConnectionError, Error, LockError, Refusal};
 pub use migration::{Allowed, BoxFuture, Migration, MigrationError, MigrationFn, MigrationResult};
 pub use migrator::{
@@ -73,6 +78,9 @@ pub use model::{LockHolder, Runner};
 pub use observer::{Event, Observer, Silent};
 pub use plan::DownTarget;
 pub use redact::{dotenv_location_message, redact_text, redact_uri, Secrets};
+pub use server::{
+    judge_options, OptionFinding, OptionsJudgement, ServerInfo, ServerKind, Topology,
+};
 pub use status::{
     ChecksumState, Direction, Failure, MigrationStatus, State, Status, UnknownKind,
     UnknownMigration,
