@@ -25,6 +25,13 @@ fn app() -> tempfile::TempDir {
     app
 }
 
+/// [`app`], archived through `name`.
+fn archived_through(name: &str) -> tempfile::TempDir {
+    let app = app();
+    archive(app.path(), Path::new("migrations"), name).expect("archives");
+    app
+}
+
 fn lint(app: &Path) -> Plan {
     Builder::new()
         .lint(app)
@@ -126,13 +133,7 @@ fn archived_migrations_keep_their_names_and_checksums_and_come_first() {
 
 #[test]
 fn the_registry_lists_archived_entries_from_the_archive_crate() {
-    let app = app();
-    archive(
-        app.path(),
-        Path::new("migrations"),
-        "0002_add_featured_flag",
-    )
-    .expect("archives");
+    let app = archived_through("0002_add_featured_flag");
     let plan = lint(app.path());
     let source = generate(&plan, "::mongodb_migrate", "migrations/").expect("generates");
     assert!(source.contains("::notes_archive::MIGRATIONS[0],\n    ::notes_archive::MIGRATIONS[1],\n    ::mongodb_migrate::Migration {\n        name: \"0003_index_sections\""), "{source}");
@@ -200,13 +201,7 @@ fn refusals() {
 
 #[test]
 fn the_whole_plan_is_checked_across_the_archive() {
-    let app = app();
-    archive(
-        app.path(),
-        Path::new("migrations"),
-        "0002_add_featured_flag",
-    )
-    .expect("archives");
+    let app = archived_through("0002_add_featured_flag");
     // An archived migration moved by hand that depends on a live one.
     std::fs::rename(
         app.path().join("migrations/0003_index_sections.rs"),
