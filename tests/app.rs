@@ -7,6 +7,8 @@ mod support;
 
 mod app_cli;
 mod app_writes;
+mod archive_build;
+mod bench_provenance;
 mod checksum_continuity;
 mod checksum_formatting;
 mod cli_backfill;
@@ -27,6 +29,7 @@ mod compile_fail;
 mod db_smoke;
 mod field_notes_migrations;
 mod pre_commit_hook;
+mod release_paths;
 mod roundtrip;
 mod same_output;
 mod scripts;

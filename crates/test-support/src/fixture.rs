@@ -200,6 +200,15 @@ mongodb-migrate-build = {{ path = {build:?} }}
     /// When files cannot be written or cargo cannot be started (not when the build fails: that
     /// is reported in [`FixtureBuild::success`]).
     pub fn build(self) -> FixtureBuild {
+        self.written().rebuild()
+    }
+
+    /// Writes the crate under `<workspace>/target/fixture-crates/<name>` without building it,
+    /// to change it before the first [`FixtureBuild::rebuild`].
+    ///
+    /// # Panics
+    /// When files cannot be written.
+    pub fn written(self) -> FixtureBuild {
         let root = workspace_root();
         let dir = root.join("target").join("fixture-crates").join(&self.name);
         if dir.exists() {
@@ -223,14 +232,13 @@ mongodb-migrate-build = {{ path = {build:?} }}
         if lock.is_file() {
             std::fs::copy(&lock, dir.join("Cargo.lock")).expect("copy Cargo.lock");
         }
-        let built = FixtureBuild {
+        FixtureBuild {
             success: false,
             stderr: String::new(),
             binary: None,
             dir,
             name: self.name,
-        };
-        built.rebuild()
+        }
     }
 }
 
