@@ -5,7 +5,7 @@ SHELL := bash
 CARGO ?= cargo
 MIGRATE := $(CARGO) run --quiet --locked --bin migrate --
 
-.PHONY: help migrate migrate-status migrate-down migration merge-migration test test-quick lint format-check release-checks deps-dev hooks db-start db-stop db-status bench bench-peers bench-backfill bench-rehearse
+.PHONY: help migrate migrate-status migrate-down migration merge-migration test test-quick lint format-check release release-checks deps-dev hooks db-start db-stop db-status bench bench-peers bench-backfill bench-rehearse
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-16s %s\n", $$1, $$2}'
@@ -41,6 +41,9 @@ format-check: ## rustfmt and clippy -D warnings (run before make test)
 	$(CARGO) fmt --all --check
 	$(CARGO) clippy --workspace --all-targets --all-features --locked -- -D warnings
 
+release: ## The release binary, target/release/migrate, without the checkout's path in it (--remap-path-prefix; scripts/release-build)
+	@CARGO='$(CARGO)' scripts/release-build
+
 release-checks: ## Layering (cargo tree), cargo package (verified), cargo doc, the example app, README length, lint
 	@scripts/release-checks
 
@@ -48,7 +51,8 @@ deps-dev: ## Install what development needs, running nothing: crates (cargo fetc
 	$(CARGO) fetch --locked
 	@scripts/dev-db install
 
-bench: ## Benchmarks of the build-time pass (prints a table)
+bench: ## The build-time pass, the lint without a build, rebuilds after an edit (prints tables; BENCH_REBUILD=0 skips rebuilds)
+	@python3 bench/provenance.py
 	$(CARGO) bench --locked -p mongodb-migrate-build --bench build_pass
 
 bench-peers: ## Our runner against pymongo-migrate and migrate-mongo, side by side (prints a table)

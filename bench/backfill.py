@@ -47,6 +47,7 @@ import time
 from pathlib import Path
 
 import peers
+import provenance
 from peers import OUT, ROOT, TARGET_DIR, BenchError, Sample, Server, Tool, fmt_cmds, fmt_ms, write_if_changed
 
 COLLECTION = "items"
@@ -269,8 +270,10 @@ NOTES = """\
 def report(samples: dict[str, list[Sample]], done: dict[str, list[int]], n: int, reps: int, batch: int) -> str:
     secantus = importlib.metadata.version("secantusdb")
     return "\n".join([
-        f"Measured {datetime.date.today().isoformat()} on {peers.machine_note()}; N = {n:,} documents; "
+        f"Measured {datetime.date.today().isoformat()} on {provenance.machine()}; N = {n:,} documents; "
         f"median of {reps} repetition{'s' if reps != 1 else ''}.",
+        "",
+        f"commit: {provenance.commit()}.",
         "",
         f"ours: {peers.FRAMEWORK.runtime_package}, {peers.FRAMEWORK.label}, release build; "
         f"python {platform.python_version()}, pymongo {importlib.metadata.version('pymongo')}; "
@@ -300,9 +303,10 @@ def parse_env() -> tuple[int, int, int, float]:
 
 def main() -> None:
     n, reps, batch, budget = parse_env()
-    for tool in ("git", os.environ.get("CARGO", "cargo")):
-        if shutil.which(tool) is None:
-            raise BenchError(f"`{tool}` is not on PATH")
+    cargo = os.environ.get("CARGO", "cargo")
+    if shutil.which(cargo) is None:
+        raise BenchError(f"`{cargo}` is not on PATH")
+    print(provenance.header(), flush=True)
     peers.FRAMEWORK = peers.framework()
     OUT.mkdir(parents=True, exist_ok=True)
     update_many = generate_and_build("update-many", "0001_set_f_update_many", UPDATE_MANY_MIGRATION)

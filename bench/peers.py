@@ -37,6 +37,8 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import provenance
+
 ROOT = Path(__file__).resolve().parent.parent
 DEV = ROOT / ".dev"
 OUT = DEV / "bench"
@@ -295,11 +297,11 @@ def framework() -> Framework:
     """
     rev = os.environ.get("BENCH_REV")
     if not rev:
-        rev = run_checked(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT).stdout.strip()
-        changed = run_checked(
-            ["git", "status", "--porcelain", "--", "Cargo.toml", "Cargo.lock", "crates"], cwd=ROOT
-        ).stdout.strip()
-        return Framework(ROOT, f"working tree at {rev}{' with uncommitted changes' if changed else ''}")
+        # Without .git (a source tarball) the tree is measured all the same, as "unknown commit".
+        at = provenance.commit(ROOT, ["Cargo.toml", "Cargo.lock", "crates"])
+        return Framework(ROOT, f"working tree at {at}")
+    if provenance.commit(ROOT) == provenance.UNKNOWN:
+        raise BenchError(f"BENCH_REV={rev} needs git and a git checkout; this tree has no commit to extract it from")
     sha = run_checked(["git", "rev-parse", "--verify", f"{rev}^{{commit}}"], cwd=ROOT).stdout.strip()
     snapshot = OUT / f"framework-{sha[:12]}"
     if not (snapshot / ".complete").is_file():
@@ -585,18 +587,6 @@ def per_migration_table(results: Results, ns: list[int]) -> str | None:
     return "\n".join(lines)
 
 
-def machine_note() -> str:
-    cpu = platform.processor() or platform.machine()
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    return f"{os.cpu_count()} cores ({cpu}), {platform.system()} {platform.release()}"
-
-
 def versions() -> str:
     node = run_checked(["node", "--version"]).stdout.strip()
     secantus = importlib.metadata.version("secantusdb")
@@ -626,8 +616,10 @@ NOTES = """\
 
 def report(results: Results, ns: list[int], reps: int) -> str:
     parts = [
-        f"Measured {datetime.date.today().isoformat()} on {machine_note()}; "
+        f"Measured {datetime.date.today().isoformat()} on {provenance.machine()}; "
         f"median of {reps} repetition{'s' if reps != 1 else ''}.",
+        "",
+        f"commit: {provenance.commit()}.",
         "",
         versions() + ".",
         "",
@@ -680,9 +672,10 @@ def run_all(tools: dict[int, list[Tool]], ns: list[int], reps: int) -> Results:
 def main() -> None:
     global FRAMEWORK
     ns, reps = parse_env()
-    for tool in ("git", "node", "npm", os.environ.get("CARGO", "cargo")):
+    for tool in ("node", "npm", os.environ.get("CARGO", "cargo")):
         if shutil.which(tool) is None:
-            raise BenchError(f"`{tool}` is not on PATH; the benchmark needs git, node 20+, npm and cargo")
+            raise BenchError(f"`{tool}` is not on PATH; the benchmark needs node 20+, npm and cargo (and git for BENCH_REV)")
+    print(provenance.header(), flush=True)
     FRAMEWORK = framework()
     pymongo_migrate = check_pymongo_migrate()
     migrate_mongo = install_migrate_mongo()

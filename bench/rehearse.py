@@ -48,6 +48,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import peers
+import provenance
 from peers import OUT, ROOT, BenchError, Server, write_if_changed
 
 ADMIN_EMAIL = "admin@bench.test"
@@ -254,17 +255,6 @@ def build() -> Path:
 # ---------------------------------------------------------------------------------------------
 
 
-def commit() -> str:
-    try:
-        sha = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True,
-                             text=True, check=True).stdout.strip()
-        dirty = subprocess.run(["git", "status", "--porcelain", "--", "Cargo.toml", "Cargo.lock", "crates",
-                                "migrations", "src"], cwd=ROOT, capture_output=True, text=True).stdout.strip()
-        return f"commit {sha}{' with uncommitted changes' if dirty else ''}"
-    except (OSError, subprocess.CalledProcessError):
-        return "unknown commit (not a git checkout)"
-
-
 def ms(seconds: float) -> str:
     return f"{seconds * 1000:,.0f} ms"
 
@@ -292,7 +282,8 @@ def tables(r: dict) -> str:
     ours_s = copy_ours["seconds"]
     docs = copy_ours["documents"]
     lines = [
-        f"Measured {datetime.date.today().isoformat()} on {peers.machine_note()}; {commit()}; "
+        f"Measured {datetime.date.today().isoformat()} on {provenance.machine()}; "
+        f"commit: {provenance.commit(ROOT, ['Cargo.toml', 'Cargo.lock', 'crates', 'migrations', 'src'])}; "
         f"Field Notes' `migrate`, release build; python {platform.python_version()}, pymongo "
         f"{importlib.metadata.version('pymongo')}; SecantusDB {importlib.metadata.version('secantusdb')}, "
         "a fresh server per cell.",
@@ -335,6 +326,7 @@ def tables(r: dict) -> str:
 
 
 def main() -> None:
+    print(provenance.header(), flush=True)
     stories = int(os.environ.get("BENCH_STORIES", "100000"))
     users = int(os.environ.get("BENCH_USERS", "10000"))
     exe = build()

@@ -30,6 +30,18 @@ const RECORDED_BEFORE_THE_RENAME: [(&str, &str); 4] = [
     ),
 ];
 
+/// The app's `migrate` against `uri`.
+fn migrate(uri: &str, args: &[&str]) -> std::process::Output {
+    assert_cmd::Command::cargo_bin("migrate")
+        .expect("binary")
+        .env("MONGO_URI", uri)
+        .env("NO_COLOR", "1")
+        .current_dir(std::env::temp_dir())
+        .args(args)
+        .output()
+        .expect("run")
+}
+
 #[test]
 fn every_field_notes_checksum_is_the_one_recorded_before_the_rename() {
     let now: Vec<(&str, &str)> = field_notes::MIGRATIONS
@@ -85,16 +97,7 @@ async fn a_checksum_of_a_later_algorithm_is_not_drift_for_this_binary() {
         )
         .await
         .expect("record");
-    let migrate = |args: &[&str]| {
-        assert_cmd::Command::cargo_bin("migrate")
-            .expect("binary")
-            .env("MONGO_URI", &t.uri)
-            .env("NO_COLOR", "1")
-            .current_dir(std::env::temp_dir())
-            .args(args)
-            .output()
-            .expect("run")
-    };
+    let migrate = |args: &[&str]| migrate(&t.uri, args);
     let check = migrate(&["check"]);
     assert_eq!(
         check.status.code(),
@@ -165,16 +168,7 @@ async fn a_database_an_older_binary_migrated_passes_check_with_the_renamed_files
         );
         assert!(!source.contains("mongo_migrate::"), "{}", m.name);
     }
-    let migrate = |args: &[&str]| {
-        assert_cmd::Command::cargo_bin("migrate")
-            .expect("binary")
-            .env("MONGO_URI", &t.uri)
-            .env("NO_COLOR", "1")
-            .current_dir(std::env::temp_dir())
-            .args(args)
-            .output()
-            .expect("run")
-    };
+    let migrate = |args: &[&str]| migrate(&t.uri, args);
     let check = migrate(&["check"]);
     assert_eq!(
         check.status.code(),

@@ -418,48 +418,35 @@ async fn a_sampled_rehearsal_copies_the_same_documents_every_time_and_projects_d
 /// `--scratch-uri` of a rehearsal of the shared server's database.
 #[tokio::test]
 async fn a_read_only_source_and_a_scratch_database_on_another_server() {
-    let data = tempfile::tempdir().unwrap();
-    let dir = data.path().to_str().unwrap().to_owned();
-    let server = OwnServer::start_with("rehearse-auth", &["--data", &dir]);
-    let open = Client::with_uri_str(format!("{}/?directConnection=true", server.uri()))
-        .await
-        .unwrap();
-    open.database("admin")
-        .run_command(doc! { "createUser": "root", "pwd": "root-pw", "roles": ["root"] })
-        .await
-        .unwrap();
     // The rehearsal's user: read on the source; readWrite (copy, run) and dbAdmin (collMod to
-    // set validators, dropDatabase) on the scratch database, and nothing else.
-    open.database("admin")
-        .run_command(
-            doc! { "createUser": "rehearser", "pwd": "rehearser-pw", "roles": [
-                { "role": "read", "db": "src" },
-                { "role": "readWrite", "db": "src_scratch" },
-                { "role": "dbAdmin", "db": "src_scratch" },
-            ] },
-        )
-        .await
-        .unwrap();
-    open.database("admin")
-        .run_command(doc! { "createUser": "reader", "pwd": "reader-pw", "roles": [{ "role": "read", "db": "src" }] })
-        .await
-        .unwrap();
-    support::seed(&open.database("src")).await;
-    open.database("src")
-        .run_command(doc! { "collMod": "stories", "validator": { "title": { "$type": "string" } } })
-        .await
-        .unwrap();
-    drop(open);
-    server.restart(&["--data", &dir, "--auth"]);
+    // set validators, dropDatabase) on the scratch database, and nothing else. (A user is made
+    // in the database of its first role: its authSource.)
+    let server = OwnServer::start_with(
+        "rehearse-auth",
+        &[
+            "--auth",
+            "--user",
+            "root:root-pw:root@admin",
+            "--user",
+            "rehearser:rehearser-pw:read@src,readWrite@src_scratch,dbAdmin@src_scratch",
+            "--user",
+            "reader:reader-pw:read@src",
+        ],
+    );
     let host = server.uri().trim_start_matches("mongodb://").to_owned();
     let root_uri = format!("mongodb://root:root-pw@{host}/?authSource=admin&directConnection=true");
     let root = Client::with_uri_str(&root_uri).await.unwrap();
+    support::seed(&root.database("src")).await;
+    root.database("src")
+        .run_command(doc! { "collMod": "stories", "validator": { "title": { "$type": "string" } } })
+        .await
+        .unwrap();
     let before = everything(&root.database("src")).await;
 
     // A user that may only read the source cannot make a scratch database: refused, with the
     // roles to grant, before anything is written.
     let out = field_notes(&format!(
-        "mongodb://reader:reader-pw@{host}/src?authSource=admin&directConnection=true"
+        "mongodb://reader:reader-pw@{host}/src?authSource=src&directConnection=true"
     ))
     .args(["rehearse", "--scratch-db", "src_scratch"])
     .output()
@@ -467,9 +454,8 @@ async fn a_read_only_source_and_a_scratch_database_on_another_server() {
     assert_eq!(code(&out), 2, "{}", both(&out));
     assert!(stderr(&out).contains("needs `read` on the source database, and `readWrite` and `dbAdmin` on the scratch database"), "{}", stderr(&out));
 
-    let reader_uri = format!(
-        "mongodb://rehearser:rehearser-pw@{host}/src?authSource=admin&directConnection=true"
-    );
+    let reader_uri =
+        format!("mongodb://rehearser:rehearser-pw@{host}/src?authSource=src&directConnection=true");
     let reader = Client::with_uri_str(&reader_uri).await.unwrap();
     let refused = reader
         .database("src")

@@ -157,42 +157,53 @@ fn dev_db(args: &[&str]) -> Output {
 impl OwnServer {
     /// Starts a server named `name` on a free port, waiting until it answers.
     pub fn start(name: &str) -> Self {
-        Self::start_with(name, &["--throwaway"])
+        Self::start_with(name, &[])
     }
 
-    /// Starts a server named `name` on a free port with `args` for `scripts/dev-db start`
-    /// (`--throwaway`, or `--data DIR` to keep its data across a [`OwnServer::restart`]).
-    pub fn start_with(name: &str, args: &[&str]) -> Self {
+    /// [`start`](Self::start) with more `scripts/dev-db start` flags (`--standalone`, `--auth
+    /// --user …`, `--tls-cert-file …`, `--enable-test-commands`).
+    pub fn start_with(name: &str, flags: &[&str]) -> Self {
+        Self::launch(name, flags)
+    }
+
+    /// A server for every test of this binary (kept in a `static`, which is never dropped): it
+    /// stops when this process exits (`dev-db start --exit-with`).
+    pub fn shared(name: &str, flags: &[&str]) -> Self {
+        let pid = std::process::id().to_string();
+        let mut all = vec!["--exit-with", pid.as_str()];
+        all.extend_from_slice(flags);
+        Self::launch(name, &all)
+    }
+
+    fn launch(name: &str, flags: &[&str]) -> Self {
         let port = dev_db(&["free-port"]);
         let port: u16 = String::from_utf8_lossy(&port.stdout)
             .trim()
             .parse()
             .expect("a free port");
-        let server = OwnServer {
-            name: format!("{name}-{}", std::process::id()),
-            port,
-        };
-        server.start_again(args);
-        server
-    }
-
-    /// Stops the server and starts it again on the same port with `args` (the same `--data`,
-    /// and `--auth` once its users exist).
-    pub fn restart(&self, args: &[&str]) {
-        self.stop();
-        self.start_again(args);
-    }
-
-    fn start_again(&self, args: &[&str]) {
-        let port = self.port.to_string();
-        let mut all = vec!["start", "--name", &self.name, "--port", &port];
-        all.extend_from_slice(args);
-        let started = dev_db(&all);
+        let name = format!("{name}-{}", std::process::id());
+        let port_text = port.to_string();
+        let mut args = vec![
+            "start",
+            "--name",
+            &name,
+            "--port",
+            &port_text,
+            "--throwaway",
+        ];
+        args.extend_from_slice(flags);
+        let started = dev_db(&args);
         assert!(
             started.status.success(),
             "dev-db start: {}",
             String::from_utf8_lossy(&started.stderr)
         );
+        OwnServer { name, port }
+    }
+
+    /// The port.
+    pub fn port(&self) -> u16 {
+        self.port
     }
 
     /// `mongodb://127.0.0.1:PORT`.

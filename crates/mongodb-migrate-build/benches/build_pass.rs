@@ -1,17 +1,21 @@
-//! The build-time pass (discover + parse + validate + generate) on generated sets of 100 and
-//! 1,000 migrations, against merely reading the same files.
+//! The build-time cost of a plan, on generated sets of migrations (`make bench` runs it):
 //!
-//! `cargo bench -p mongodb-migrate-build --bench build_pass` prints a table, then the cost of
-//! the destructive-operation lint alone (on files already parsed, on one thread) against the
-//! whole pass.
-//! `… -- --incremental` also times the incremental `cargo build` of a fixture crate with 200
-//! migrations after touching one of them (in `target/bench-incremental`, or `BENCH_TARGET_DIR`;
-//! `MONGO_MIGRATE_RUNTIME` points at another copy of the runtime crate). `BENCH_PHASES=1`
-//! breaks the pass down.
+//! 1. the build-time pass (discover + parse + validate + generate), 100 and 1,000 migrations,
+//!    against merely reading the same files; `BENCH_PHASES=1` breaks it down;
+//! 2. the destructive-operation lint alone (files parsed beforehand, one thread);
+//! 3. `cargo mongodb-migrate lint` as a process (release build), 200 and 1,000 migrations;
+//! 4. rebuilding an app after an edit to one migration body (`cargo build`, debug, the
+//!    workspace's profiles and target directory, dependencies warm): 200 and 1,000 migrations
+//!    in the app's crate, and 1,000 of which 950 are archived (`cargo mongodb-migrate
+//!    archive`). `BENCH_REBUILD=0` skips it; the first build of each app takes a minute.
+//!
+//! `cargo bench -p mongodb-migrate-build --bench build_pass` runs it alone.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
+
+use mongodb_migrate_test_support::{FixtureBuild, FixtureCrate};
 
 const RUNS: usize = 15;
 
@@ -209,100 +213,152 @@ fn main() {
             100.0 * median.as_secs_f64() / pass.as_secs_f64()
         );
     }
-    if args.iter().any(|a| a == "--incremental") {
-        incremental();
+    lint_process();
+    if std::env::var_os("BENCH_REBUILD").is_none_or(|v| v != "0") {
+        rebuild();
     }
 }
 
-/// Times `cargo build` of a 200-migration crate: the first build, a no-op rebuild, and a rebuild
-/// after touching (then after editing) one migration.
-fn incremental() {
-    let workspace = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
-    let workspace = std::fs::canonicalize(workspace).expect("workspace");
-    let runtime = std::env::var_os("MONGO_MIGRATE_RUNTIME")
-        .map_or_else(|| workspace.join("crates/mongodb-migrate"), PathBuf::from);
-    let temp = tempfile::tempdir().expect("temp dir");
-    let krate = temp.path();
-    std::fs::create_dir_all(krate.join("src")).expect("mkdir");
-    std::fs::write(
-        krate.join("Cargo.toml"),
-        format!(
-            "[package]\nname = \"bench-200\"\nversion = \"0.1.0\"\nedition = \"2021\"\npublish = false\n\n[workspace]\n\n\
-             [dependencies]\nmongodb-migrate = {{ path = {:?} }}\n\n\
-             [build-dependencies]\nmongodb-migrate-build = {{ path = {:?} }}\n",
-            runtime,
-            workspace.join("crates/mongodb-migrate-build")
-        ),
-    )
-    .expect("manifest");
-    std::fs::copy(workspace.join("Cargo.lock"), krate.join("Cargo.lock")).expect("lock");
-    std::fs::write(
-        krate.join("build.rs"),
-        "fn main() { mongodb_migrate_build::Builder::new().migrations_dir(\"migrations\").emit(); }\n",
-    )
-    .expect("build.rs");
-    std::fs::write(
-        krate.join("src/main.rs"),
-        "mod registry { include!(concat!(env!(\"OUT_DIR\"), \"/registry.rs\")); }\n\
-         fn main() { println!(\"{}\", registry::MIGRATIONS.len()); }\n",
-    )
-    .expect("main.rs");
-    write_set(&krate.join("migrations"), 200);
-    // A target directory of its own: the shared fixtures one is locked by other builds, and
-    // waiting for that lock is not what we measure.
-    let target = std::env::var_os("BENCH_TARGET_DIR")
-        .map_or_else(|| workspace.join("target/bench-incremental"), PathBuf::from);
-    let build = || {
-        let start = Instant::now();
-        let out = Command::new(env!("CARGO"))
-            .arg("build")
-            .arg("--quiet")
-            .current_dir(krate)
-            .env("CARGO_TARGET_DIR", &target)
-            .output()
-            .expect("cargo");
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
+/// The workspace's root and target directory.
+fn workspace() -> (PathBuf, PathBuf) {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let root = std::fs::canonicalize(root).expect("workspace");
+    let target = mongodb_migrate_test_support::target_dir();
+    (root, target)
+}
+
+/// Times `cargo mongodb-migrate lint` (release build), process start to exit, on apps of 200
+/// and 1,000 migrations.
+fn lint_process() {
+    let (root, target) = workspace();
+    let built = Command::new(env!("CARGO"))
+        .args([
+            "build",
+            "--release",
+            "--locked",
+            "--quiet",
+            "-p",
+            "cargo-mongodb-migrate",
+        ])
+        .current_dir(&root)
+        .env("CARGO_TARGET_DIR", &target)
+        .status()
+        .expect("cargo");
+    assert!(built.success(), "building cargo-mongodb-migrate failed");
+    let tool = target.join("release/cargo-mongodb-migrate");
+    println!("\n`cargo mongodb-migrate lint` as a process (release build), best and median of {RUNS} runs; target: 50 ms at 200\n");
+    println!("| migrations | lint (best / median) |");
+    println!("|-----------:|---------------------:|");
+    for count in [200, 1_000] {
+        let app = tempfile::tempdir().expect("temp dir");
+        std::fs::write(
+            app.path().join("Cargo.toml"),
+            "[package]\nname = \"app\"\nversion = \"0.0.0\"\n\n[dependencies]\nmongodb-migrate = \"0.1\"\n",
+        )
+        .expect("Cargo.toml");
+        write_set(&app.path().join("migrations"), count);
+        let run = || {
+            let out = Command::new(&tool)
+                .args(["mongodb-migrate", "lint", "--quiet"])
+                .current_dir(app.path())
+                .output()
+                .expect("lint");
+            assert!(
+                out.status.success(),
+                "{}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+            out.stdout.len()
+        };
+        run();
+        let (best, median) = measure(run);
+        println!(
+            "| {count:>10} | {:>20} |",
+            format!("{} / {}", ms(best), ms(median))
         );
-        start.elapsed()
+    }
+}
+
+/// One app to rebuild: its migrations, and how many of them are archived.
+struct RebuildCase {
+    label: &'static str,
+    count: usize,
+    archived_through: Option<usize>,
+}
+
+/// Times the rebuild of an app after an edit to one migration body, in the workspace's target
+/// directory with its profiles (the dependencies the tests compiled are reused).
+fn rebuild() {
+    let cases = [
+        RebuildCase {
+            label: "200, in the app's crate",
+            count: 200,
+            archived_through: None,
+        },
+        RebuildCase {
+            label: "1,000, in the app's crate",
+            count: 1_000,
+            archived_through: None,
+        },
+        RebuildCase {
+            label: "1,000, of which 950 archived",
+            count: 1_000,
+            archived_through: Some(950),
+        },
+    ];
+    println!("\nrebuild after editing one migration body: `cargo build`, debug, the workspace's profiles, dependencies warm; best and median of 5 (target: 5 s at 1,000)\n");
+    println!("| migrations | first build | nothing changed | one body edited (best / median) |");
+    println!("|---|---:|---:|---:|");
+    for case in cases {
+        let (first, noop, best, median) = rebuild_case(&case);
+        println!(
+            "| {} | {} | {} | {} / {} |",
+            case.label,
+            secs(first),
+            secs(noop),
+            secs(best),
+            secs(median)
+        );
+    }
+}
+
+fn rebuild_case(case: &RebuildCase) -> (Duration, Duration, Duration, Duration) {
+    let mut fixture = FixtureCrate::new("bench_rebuild");
+    let scratch = tempfile::tempdir().expect("temp dir");
+    write_set(&scratch.path().join("migrations"), case.count);
+    fixture = fixture.copy_dir(scratch.path());
+    let app = fixture.written();
+    if let Some(through) = case.archived_through {
+        let name = format!("{through:04}_change_number_{through}");
+        mongodb_migrate_build::archive::archive(&app.dir, Path::new("migrations"), &name)
+            .expect("archive");
+    }
+    let timed = |app: &FixtureBuild| {
+        let start = Instant::now();
+        let built = app.rebuild();
+        let elapsed = start.elapsed();
+        assert!(built.success, "{}", built.stderr);
+        elapsed
     };
-    let first = build();
-    let noop = build();
-    let one = krate.join("migrations/0100_change_number_100.rs");
-    let touched: Vec<Duration> = (0..3)
-        .map(|_| {
-            let text = std::fs::read_to_string(&one).expect("read");
-            std::fs::write(&one, text).expect("touch");
-            build()
-        })
-        .collect();
-    let edited: Vec<Duration> = (0..3)
+    let first = timed(&app);
+    let noop = timed(&app);
+    // The last migration: in an archived plan, one of the app's own.
+    let edited = format!("migrations/{n:04}_change_number_{n}.rs", n = case.count);
+    let original = std::fs::read_to_string(app.dir.join(&edited)).expect("read");
+    let mut times: Vec<Duration> = (0..5)
         .map(|i| {
-            let text = std::fs::read_to_string(&one).expect("read");
-            std::fs::write(
-                &one,
-                text.replace(
-                    "Ok(())\n}\n\n/// Removes",
-                    &format!("let _ = {i};\n    Ok(())\n}}\n\n/// Removes"),
-                ),
-            )
-            .expect("edit");
-            build()
+            app.write(
+                &edited,
+                original.replacen("Ok(())", &format!("let _edit = {i};\n    Ok(())"), 1),
+            );
+            timed(&app)
         })
         .collect();
-    let best = |v: &[Duration]| v.iter().min().copied().unwrap_or_default();
-    println!("\nincremental `cargo build`, 200 migrations (best of 3 where repeated)\n");
-    println!("| build | time |\n|---|---:|");
-    println!(
-        "| first build of the crate (dependencies already compiled) | {} |",
-        ms(first)
-    );
-    println!("| nothing changed | {} |", ms(noop));
-    println!(
-        "| one migration touched (same bytes) | {} |",
-        ms(best(&touched))
-    );
-    println!("| one migration's body edited | {} |", ms(best(&edited)));
+    times.sort();
+    let _ = std::fs::remove_dir_all(&app.dir);
+    (first, noop, times[0], times[times.len() / 2])
+}
+
+fn secs(d: Duration) -> String {
+    format!("{:.2} s", d.as_secs_f64())
 }

@@ -5,9 +5,11 @@ use std::path::{Path, PathBuf};
 
 use crate::codegen::{generate, GenerateError};
 use crate::diagnostic::Report;
+use crate::discover::helpers_in;
 use crate::framework::Framework;
+use crate::manifest::{Manifest, ARCHIVE_KEY, HELPERS_KEY};
 use crate::plan::Plan;
-use crate::resolve::{check, display_prefix, load};
+use crate::resolve::{check, display_prefix, load, load_archive};
 
 /// Why the build-time pass failed.
 #[derive(Debug, thiserror::Error)]
@@ -174,7 +176,7 @@ impl Builder {
         )?;
         let manifest_dir =
             std::env::var_os("CARGO_MANIFEST_DIR").ok_or(BuildError::Env("CARGO_MANIFEST_DIR"))?;
-        let out_file = match self.out_file {
+        let out_file = match self.out_file.clone() {
             Some(path) => path,
             None => {
                 let out_dir = std::env::var_os("OUT_DIR").ok_or(BuildError::Env("OUT_DIR"))?;
@@ -182,28 +184,130 @@ impl Builder {
             }
         };
         let manifest_dir = Path::new(&manifest_dir);
-        let dir = manifest_dir.join(&self.migrations_dir);
-        println!("cargo::rerun-if-changed={}", dir.display());
+        println!(
+            "cargo::rerun-if-changed={}",
+            manifest_dir.join(&self.migrations_dir).display()
+        );
         // The manifest names the runtime (a renamed dependency); it changes only with a
         // change cargo rebuilds for anyway, but the build script must read it again then.
         println!(
             "cargo::rerun-if-changed={}",
             manifest_dir.join("Cargo.toml").display()
         );
-        let framework = match &self.runtime_crate {
-            Some(path) => Framework::named(path, Some(manifest_dir)),
-            None => Framework::from_manifest(manifest_dir),
-        };
+        let checked = self.check(manifest_dir);
+        for dir in &checked.watched {
+            println!("cargo::rerun-if-changed={}", dir.display());
+        }
+        let (plan, framework) = (checked.plan.map_err(BuildError::Plan)?, checked.framework);
         let runtime_crate = self
             .runtime_crate
             .clone()
             .unwrap_or_else(|| framework.path());
         let display = display_prefix(&self.migrations_dir);
-        let plan = check(load(&dir, &display, &framework)).map_err(BuildError::Plan)?;
         let source = generate(&plan, &runtime_crate, &format!("{display}/"))?;
         write_if_changed(&out_file, source.as_bytes())?;
         Ok(plan)
     }
+
+    /// Runs the checks of [`Builder::run`] on the app whose `Cargo.toml` is in `manifest_dir`,
+    /// outside a build script: it reads the same files, names the framework's crate the same
+    /// way, and reports the same diagnostics, but generates, writes and prints nothing.
+    /// `cargo mongodb-migrate lint` is this call.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let app = tempfile::tempdir()?;
+    /// std::fs::create_dir(app.path().join("migrations"))?;
+    /// std::fs::write(app.path().join("migrations/1_bad.rs"), "")?;
+    /// let report = mongodb_migrate_build::Builder::new()
+    ///     .lint(app.path())
+    ///     .expect_err("a file name without four digits");
+    /// assert!(report.render(false).contains("--> migrations/1_bad.rs"));
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    pub fn lint(&self, manifest_dir: impl AsRef<Path>) -> Result<Plan, Report> {
+        self.check(manifest_dir.as_ref()).plan
+    }
+
+    /// The plan checked as this builder is configured, the framework's crate as the app names
+    /// it, and what else the pass read: the one decision [`Builder::run`] and
+    /// [`Builder::lint`] share.
+    ///
+    /// The app's `Cargo.toml` may name an archive crate (`[package.metadata.mongodb-migrate]
+    /// archive = "archive"`): its `migrations/` join the plan, checked with the app's, and come
+    /// first. An archive crate's own `Cargo.toml` names where the helper modules its migrations
+    /// use are (`helpers = "../migrations"`). See `manifest.rs`.
+    fn check(&self, manifest_dir: &Path) -> Checked {
+        let framework = match &self.runtime_crate {
+            Some(path) => Framework::named(path, Some(manifest_dir)),
+            None => Framework::from_manifest(manifest_dir),
+        };
+        let dir = manifest_dir.join(&self.migrations_dir);
+        let display = display_prefix(&self.migrations_dir);
+        let mut loaded = load(&dir, &display, &framework);
+        let mut watched = Vec::new();
+        let mut shared = false;
+        let manifest = Manifest::read(manifest_dir);
+        let metadata = |key| manifest.as_ref().and_then(|m| m.metadata_dir(key));
+        if let Some(helpers) = metadata(HELPERS_KEY) {
+            let helpers = manifest_dir.join(helpers);
+            loaded.helpers = helpers_in(&helpers);
+            shared = true;
+            watched.extend(
+                loaded
+                    .helpers
+                    .iter()
+                    .filter_map(|h| h.path.parent().map(Path::to_path_buf)),
+            );
+        }
+        let mut archive_crate = None;
+        if let (Some(archive), Some(manifest)) = (metadata(ARCHIVE_KEY), &manifest) {
+            let archive_dir = manifest_dir.join(&archive).join("migrations");
+            let shown = format!("{}/migrations", display_prefix(&archive));
+            load_archive(&mut loaded, &archive_dir, &shown, &framework);
+            watched.push(archive_dir);
+            archive_crate = manifest.path_dependency(&archive);
+            shared = true;
+            if archive_crate.is_none() {
+                loaded
+                    .report
+                    .push(archive_not_a_dependency(manifest_dir, &archive));
+            }
+        }
+        Checked {
+            plan: check(loaded).map(|plan| Plan {
+                archive: archive_crate,
+                helpers_shared: shared,
+                ..plan
+            }),
+            framework,
+            watched,
+        }
+    }
+}
+
+/// What [`Builder::check`] found.
+struct Checked {
+    plan: Result<Plan, Report>,
+    framework: Framework,
+    /// Directories the pass read beyond the migrations directory and `Cargo.toml`.
+    watched: Vec<PathBuf>,
+}
+
+/// The app names an archive crate its `Cargo.toml` does not depend on.
+fn archive_not_a_dependency(manifest_dir: &Path, archive: &Path) -> crate::Diagnostic {
+    let name = Manifest::read(&manifest_dir.join(archive))
+        .and_then(|m| m.package_name().map(str::to_owned))
+        .unwrap_or_else(|| "migrations-archive".to_owned());
+    let shown = archive.display().to_string().replace('\\', "/");
+    crate::Diagnostic::error(format!(
+        "the archive crate `{shown}` is not a dependency of the app"
+    ))
+    .note("`[package.metadata.mongodb-migrate] archive` in Cargo.toml names it; the registry lists its migrations from it")
+    .help(format!(
+        "add `{name} = {{ path = \"{shown}\" }}` to `[dependencies]` in Cargo.toml"
+    ))
 }
 
 /// Colour when cargo would use it: `CARGO_TERM_COLOR=always`, never with `NO_COLOR`.

@@ -87,46 +87,52 @@ fn ends_use(tokens: &[Shape<'_>], i: usize) -> bool {
     )
 }
 
+/// The byte ranges of every path in `stream` (and its groups) whose first segment is `name`.
+pub(crate) fn paths_starting_with(
+    stream: proc_macro2::TokenStream,
+    name: &str,
+) -> Vec<std::ops::Range<usize>> {
+    use proc_macro2::{Spacing, TokenTree};
+    let trees: Vec<TokenTree> = stream.into_iter().collect();
+    let idents: Vec<String> = trees
+        .iter()
+        .map(|t| match t {
+            TokenTree::Ident(i) => i.to_string(),
+            _ => String::new(),
+        })
+        .collect();
+    let shapes: Vec<Shape<'_>> = trees
+        .iter()
+        .zip(&idents)
+        .map(|(t, ident)| match t {
+            TokenTree::Ident(_) => Shape::Ident(ident),
+            TokenTree::Punct(p) => Shape::Punct(p.as_char(), p.spacing() == Spacing::Joint),
+            TokenTree::Literal(_) => Shape::Literal,
+            TokenTree::Group(_) => Shape::Group,
+        })
+        .collect();
+    let mut found = Vec::new();
+    for (i, tree) in trees.iter().enumerate() {
+        match tree {
+            TokenTree::Ident(ident)
+                if shapes[i] == Shape::Ident(name) && starts_crate_path(&shapes, i) =>
+            {
+                found.push(ident.span().byte_range());
+            }
+            TokenTree::Group(group) => found.extend(paths_starting_with(group.stream(), name)),
+            _ => {}
+        }
+    }
+    found
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-    use proc_macro2::{TokenStream, TokenTree};
 
-    /// The identifiers `name` found at the start of a crate path, in every group of `text`.
+    /// How many paths of `text` start with the crate `name`.
     fn starts(text: &str, name: &str) -> usize {
-        fn walk(stream: TokenStream, name: &str) -> usize {
-            let trees: Vec<TokenTree> = stream.into_iter().collect();
-            let names: Vec<String> = trees
-                .iter()
-                .map(|t| match t {
-                    TokenTree::Ident(i) => i.to_string(),
-                    _ => String::new(),
-                })
-                .collect();
-            let shapes: Vec<Shape<'_>> = trees
-                .iter()
-                .zip(&names)
-                .map(|(t, n)| match t {
-                    TokenTree::Ident(_) => Shape::Ident(n),
-                    TokenTree::Punct(p) => {
-                        Shape::Punct(p.as_char(), p.spacing() == proc_macro2::Spacing::Joint)
-                    }
-                    TokenTree::Literal(_) => Shape::Literal,
-                    TokenTree::Group(_) => Shape::Group,
-                })
-                .collect();
-            let here = (0..shapes.len())
-                .filter(|&i| shapes[i] == Shape::Ident(name) && starts_crate_path(&shapes, i))
-                .count();
-            here + trees
-                .iter()
-                .filter_map(|t| match t {
-                    TokenTree::Group(g) => Some(walk(g.stream(), name)),
-                    _ => None,
-                })
-                .sum::<usize>()
-        }
-        walk(text.parse().expect("lexes"), name)
+        paths_starting_with(text.parse().expect("lexes"), name).len()
     }
 
     #[test]

@@ -67,10 +67,7 @@ pub(crate) fn discover(dir: &Path) -> Result<Discovered, Unreadable> {
         };
         let name = entry.file_name().to_string_lossy().into_owned();
         if entry.file_type().is_dir() {
-            let module = entry.path().join("mod.rs");
-            if module.is_file() && syn::parse_str::<syn::Ident>(&name).is_ok() {
-                found.helpers.push(HelperModule { name, path: module });
-            }
+            found.helpers.extend(helper_module(entry.path(), name));
             continue;
         }
         let is_rs = entry.path().extension().is_some_and(|ext| ext == "rs");
@@ -90,4 +87,30 @@ pub(crate) fn discover(dir: &Path) -> Result<Discovered, Unreadable> {
         }
     }
     Ok(found)
+}
+
+/// The directory at `path`, named `name`, as a helper module: when it has a `mod.rs` and its
+/// name is a Rust identifier.
+fn helper_module(path: &Path, name: String) -> Option<HelperModule> {
+    let module = path.join("mod.rs");
+    (module.is_file() && syn::parse_str::<syn::Ident>(&name).is_ok())
+        .then_some(HelperModule { name, path: module })
+}
+
+/// The helper modules of `dir` alone, in name order: what an archive crate includes from the
+/// app's migrations directory (its files are not the archive's migrations).
+pub(crate) fn helpers_in(dir: &Path) -> Vec<HelperModule> {
+    WalkDir::new(dir)
+        .min_depth(1)
+        .max_depth(1)
+        .follow_links(true)
+        .sort_by_file_name()
+        .into_iter()
+        .filter_map(Result::ok)
+        .filter(|entry| entry.file_type().is_dir())
+        .filter_map(|entry| {
+            let name = entry.file_name().to_string_lossy().into_owned();
+            helper_module(entry.path(), name)
+        })
+        .collect()
 }

@@ -22,6 +22,7 @@
 
 mod allow;
 mod analyze;
+pub mod archive;
 mod builder;
 mod checksum;
 mod codegen;
@@ -34,6 +35,7 @@ mod file_pass;
 mod finding;
 mod framework;
 mod graph;
+mod manifest;
 mod old_path;
 mod parse;
 mod plan;

@@ -1,9 +1,9 @@
 //! The framework's import path as releases before the rename spelled it (`mongo_migrate::`),
 //! met with one located diagnostic per file, before rustc's unresolved-import errors.
 
-use proc_macro2::{Spacing, TokenStream, TokenTree};
+use proc_macro2::TokenStream;
 
-use crate::crate_path::{self, Shape};
+use crate::crate_path;
 use crate::diagnostic::{Diagnostic, FileId};
 use crate::framework::Framework;
 
@@ -17,8 +17,7 @@ pub(crate) fn check(
     if framework.old_name_resolves {
         return None;
     }
-    let mut found = Vec::new();
-    old_paths(tokens.clone(), &mut found);
+    let found = crate_path::paths_starting_with(tokens.clone(), crate_path::OLD_NAME);
     let first = found.first()?.clone();
     let new = &framework.name;
     let mut diagnostic = Diagnostic::error(format!(
@@ -44,38 +43,4 @@ pub(crate) fn check(
                 version = concat!(env!("CARGO_PKG_VERSION_MAJOR"), ".", env!("CARGO_PKG_VERSION_MINOR")),
             )),
     )
-}
-
-/// The byte ranges of every path in `stream` that starts with `mongo_migrate`.
-fn old_paths(stream: TokenStream, found: &mut Vec<std::ops::Range<usize>>) {
-    let trees: Vec<TokenTree> = stream.into_iter().collect();
-    let idents: Vec<String> = trees
-        .iter()
-        .map(|t| match t {
-            TokenTree::Ident(i) => i.to_string(),
-            _ => String::new(),
-        })
-        .collect();
-    let shapes: Vec<Shape<'_>> = trees
-        .iter()
-        .zip(&idents)
-        .map(|(t, name)| match t {
-            TokenTree::Ident(_) => Shape::Ident(name),
-            TokenTree::Punct(p) => Shape::Punct(p.as_char(), p.spacing() == Spacing::Joint),
-            TokenTree::Literal(_) => Shape::Literal,
-            TokenTree::Group(_) => Shape::Group,
-        })
-        .collect();
-    for (i, tree) in trees.iter().enumerate() {
-        match tree {
-            TokenTree::Ident(ident)
-                if shapes[i] == Shape::Ident(crate_path::OLD_NAME)
-                    && crate_path::starts_crate_path(&shapes, i) =>
-            {
-                found.push(ident.span().byte_range());
-            }
-            TokenTree::Group(group) => old_paths(group.stream(), found),
-            _ => {}
-        }
-    }
 }

@@ -38,6 +38,9 @@ pub struct PlannedMigration {
     pub collections: Vec<String>,
     /// The file's absolute path.
     pub path: PathBuf,
+    /// Whether it is one of the app's archived migrations (see [`Plan::archive`]): compiled in
+    /// the archive crate, and listed in the app's registry from that crate's.
+    pub archived: bool,
 }
 
 /// A finding of the destructive-operation lint that a migration allows, with its reason.
@@ -64,6 +67,14 @@ pub struct Plan {
     pub migrations: Vec<PlannedMigration>,
     /// The helper modules (`migrations/common/mod.rs`), included once by the registry.
     pub helpers: Vec<HelperModule>,
+    /// The crate the archived migrations are compiled in, by the name the app's `Cargo.toml`
+    /// depends on it (`field_notes_archive`), when the app has an archive. Archived migrations
+    /// come first in [`Plan::migrations`].
+    pub archive: Option<String>,
+    /// Whether [`Plan::helpers`] also serve the migrations of another crate (the app's and its
+    /// archive's share them): the registry then does not call a helper only the other crate
+    /// uses dead code.
+    pub helpers_shared: bool,
 }
 
 impl Plan {

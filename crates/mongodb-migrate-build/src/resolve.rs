@@ -24,6 +24,8 @@ pub(crate) struct Candidate {
     pub(crate) sequence: u64,
     pub(crate) path: PathBuf,
     pub(crate) checked: Checked,
+    /// Whether the file is in the app's archive crate (`archive/migrations/`).
+    pub(crate) archived: bool,
 }
 
 /// Everything read from the directory, before the cross-file checks.
@@ -84,7 +86,31 @@ pub(crate) fn display_prefix(dir: &Path) -> String {
 
 /// Discovers and parses every file, collecting the per-file problems.
 pub(crate) fn load(dir: &Path, display: &str, framework: &Framework) -> Loaded {
-    let mut report = Report::new();
+    let mut loaded = Loaded {
+        report: Report::new(),
+        helpers: Vec::new(),
+        candidates: Vec::new(),
+    };
+    loaded.helpers = load_into(&mut loaded, dir, display, framework, false);
+    loaded
+}
+
+/// Adds the migrations of the app's archive crate (`dir`, shown as `display`) to `loaded`:
+/// one plan, checked as a whole, whose archived part comes first (see [`check`]).
+pub(crate) fn load_archive(loaded: &mut Loaded, dir: &Path, display: &str, framework: &Framework) {
+    // The archive's helper modules are its own crate's business: the app includes its own.
+    let _ = load_into(loaded, dir, display, framework, true);
+}
+
+/// Discovers and parses the files of `dir` into `loaded`; returns the helper modules found.
+fn load_into(
+    loaded: &mut Loaded,
+    dir: &Path,
+    display: &str,
+    framework: &Framework,
+    archived: bool,
+) -> Vec<HelperModule> {
+    let report = &mut loaded.report;
     let absolute = std::path::absolute(dir).unwrap_or_else(|_| dir.to_path_buf());
     let Discovered {
         files: found,
@@ -101,11 +127,7 @@ pub(crate) fn load(dir: &Path, display: &str, framework: &Framework) -> Loaded {
                 .note(format!("looked for {}", unreadable.path.display()))
                 .help("create it (an empty directory is an empty plan), or point `migrations_dir` at it"),
             );
-            return Loaded {
-                report,
-                helpers: Vec::new(),
-                candidates: Vec::new(),
-            };
+            return Vec::new();
         }
     };
     for problem in unreadable {
@@ -164,23 +186,19 @@ pub(crate) fn load(dir: &Path, display: &str, framework: &Framework) -> Loaded {
         );
     }
 
-    let checked = check_all(&report, &pending, framework);
-    let mut candidates = Vec::with_capacity(pending.len());
+    let checked = check_all(report, &pending, framework);
     for ((file, stem, sequence, path), checked) in pending.into_iter().zip(checked) {
         report.extend(checked.parsed.diagnostics.iter().cloned());
-        candidates.push(Candidate {
+        loaded.candidates.push(Candidate {
             file,
             stem,
             sequence,
             path,
             checked,
+            archived,
         });
     }
-    Loaded {
-        report,
-        helpers,
-        candidates,
-    }
+    helpers
 }
 
 fn suggested_name(stem: &str) -> String {
@@ -267,6 +285,9 @@ pub(crate) fn check(loaded: Loaded) -> Result<Plan, Report> {
                 Some(&target) => {
                     graph.add_dependency(i, target);
                     check_order(candidate, dependency, &candidates[target], &mut report);
+                    if candidate.archived && !candidates[target].archived {
+                        report.push(archived_on_live(candidate, dependency, &candidates[target]));
+                    }
                 }
                 None => {
                     graph_complete = false;
@@ -298,6 +319,12 @@ pub(crate) fn check(loaded: Loaded) -> Result<Plan, Report> {
         ));
         return Err(report);
     };
+    // The archive crate's registry lists its migrations in their own order, and the app's
+    // lists them first: archived ones depend on nothing else, so this is still an order the
+    // graph allows, and within each part it is the order of that part alone (ties by number).
+    let (mut order, live): (Vec<usize>, Vec<usize>) =
+        order.into_iter().partition(|&i| candidates[i].archived);
+    order.extend(live);
     let mut slots: Vec<Option<Candidate>> = candidates.into_iter().map(Some).collect();
     let migrations = order
         .into_iter()
@@ -321,11 +348,14 @@ pub(crate) fn check(loaded: Loaded) -> Result<Plan, Report> {
             irreversible: c.checked.irreversible,
             collections: c.checked.collections,
             path: c.path,
+            archived: c.archived,
         })
         .collect();
     Ok(Plan {
         migrations,
         helpers,
+        archive: None,
+        helpers_shared: false,
     })
 }
 
@@ -405,6 +435,23 @@ fn check_order(
         )
         .help("a migration may depend only on migrations with smaller numbers; renumber one of them or drop the dependency"),
     );
+}
+
+fn archived_on_live(candidate: &Candidate, dependency: &Located, target: &Candidate) -> Diagnostic {
+    Diagnostic::error(format!(
+        "archived `{}` depends on `{}`, which is not archived",
+        candidate.stem, target.stem
+    ))
+    .at(
+        candidate.file,
+        dependency.range.clone(),
+        "a migration of the archive crate cannot reach the app's",
+    )
+    .note("the archive is compiled before the app, and runs first: everything it depends on must be in it")
+    .help(format!(
+        "move `{}` into the archive too: `cargo mongodb-migrate archive --through {}`",
+        target.stem, candidate.stem
+    ))
 }
 
 fn unknown_dependency(

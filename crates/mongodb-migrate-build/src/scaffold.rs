@@ -10,7 +10,8 @@ use crate::diagnostic::Report;
 use crate::file_name::is_snake_case;
 use crate::framework::Framework;
 use crate::graph::Graph;
-use crate::resolve::{display_prefix, load};
+use crate::manifest::{Manifest, ARCHIVE_KEY};
+use crate::resolve::{display_prefix, load, load_archive};
 
 /// Why a migration file could not be created.
 #[derive(Debug, thiserror::Error)]
@@ -55,11 +56,28 @@ fn current(dir: &Path) -> Result<Current, ScaffoldError> {
         source,
     })?;
     // `migrations/` sits beside the app's Cargo.toml, which names the framework's crate.
-    let framework = std::path::absolute(dir)
+    let app = std::path::absolute(dir)
         .ok()
-        .and_then(|d| d.parent().map(Framework::from_manifest))
+        .and_then(|d| d.parent().map(Path::to_path_buf));
+    let framework = app
+        .as_deref()
+        .map(Framework::from_manifest)
         .unwrap_or_default();
-    let loaded = load(dir, &display_prefix(dir), &framework);
+    let mut loaded = load(dir, &display_prefix(dir), &framework);
+    // Archived migrations count too: the next number follows theirs, and when every migration
+    // is archived the head is in the archive.
+    let archive = app
+        .as_deref()
+        .and_then(|app| Some((app, Manifest::read(app)?.metadata_dir(ARCHIVE_KEY)?)));
+    if let Some((app, archive)) = archive {
+        let shown = format!("{}/migrations", display_prefix(&archive));
+        load_archive(
+            &mut loaded,
+            &app.join(archive).join("migrations"),
+            &shown,
+            &framework,
+        );
+    }
     // Only problems that hide the graph stop us; a wrong NAME or two heads do not.
     let blocking: Vec<_> = loaded
         .candidates

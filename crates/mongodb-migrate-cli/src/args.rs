@@ -75,6 +75,11 @@ pub struct GlobalArgs {
     /// once one failed; the running ones finish).
     #[arg(long, global = true)]
     pub keep_going: bool,
+
+    /// More detail: an error shows its full cause chain, as the driver reports it; `status`
+    /// adds each migration's description, duration, applied-by and checksum state.
+    #[arg(short, long, global = true)]
+    pub verbose: bool,
 }
 
 /// The subcommands.
@@ -143,6 +148,38 @@ pub enum Command {
     /// 7 unknown, 11 out of order, 12 ahead (migrations newer than this binary), 8 pending.
     #[command(after_help = HELP_TABLE)]
     Check(FormatArgs),
+    /// Tell, before it matters, whether `up` would work on this server with this account:
+    /// the server and its topology, the write path and its commands per migration, retryable
+    /// writes, transactions, the clock offset, the user's roles against what each command
+    /// needs, the connection options, and the state's health. Each finding comes with its fix.
+    ///
+    /// Exits 0 only when `up` would run; otherwise with the code `up` would exit with: 2 for
+    /// configuration (an unusable option, a missing role, a failed login), 3 unreachable, 10 a
+    /// failed command, and the verdict's codes (5 failed, 6 changed, 7 unknown, 11 out of order)
+    /// for the state. Writes nothing.
+    #[command(after_help = HELP_TABLE)]
+    Doctor(FormatArgs),
+}
+
+impl Command {
+    /// The subcommand's name, as typed.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Command::Up(_) => "up",
+            Command::Down(_) => "down",
+            Command::Status(_) => "status",
+            Command::Unlock => "unlock",
+            Command::Plan(_) => "plan",
+            Command::Graph(_) => "graph",
+            Command::New(_) => "new",
+            Command::AcceptChanges(_) => "accept-changes",
+            Command::Wait(_) => "wait",
+            Command::Configured(_) => "configured",
+            Command::Check(_) => "check",
+            Command::Doctor(_) => "doctor",
+            Command::Rehearse(_) => "rehearse",
+        }
+    }
 }
 
 /// Options of `rehearse`.
@@ -345,12 +382,9 @@ pub struct DownArgs {
     pub allow_changed: bool,
 }
 
-/// Options of `status`.
+/// Options of `status` (`-v` is the global `--verbose`).
 #[derive(Debug, Clone, Args)]
 pub struct StatusArgs {
-    /// Also show each migration's description, duration, applied-by and checksum state.
-    #[arg(short, long)]
-    pub verbose: bool,
     /// Output format.
     #[arg(long, value_enum, default_value_t = Format::Human)]
     pub format: Format,

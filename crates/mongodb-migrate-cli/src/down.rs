@@ -32,6 +32,7 @@ pub(crate) async fn run(args: &DownArgs, ctx: &Ctx<'_>) -> Result<u8, CliError> 
     let started = Instant::now();
     let result = migrator.down_with(&options).await;
     super::up::finish(
+        ctx,
         result,
         ctx.app.migrations,
         events.as_deref(),

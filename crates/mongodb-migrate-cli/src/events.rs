@@ -44,8 +44,18 @@ impl JsonEvents {
         }
     }
 
-    /// The last event of a run: what it did, its exit code, and the error if it failed.
-    pub fn summary(&self, report: Option<&Report>, code: u8, error: Option<&str>) {
+    /// The last event of a run: what it did, its exit code, and the error if it failed (with
+    /// the server's code and code name when the server answered with one).
+    pub fn summary(
+        &self,
+        report: Option<&Report>,
+        code: u8,
+        error: Option<(&str, Option<(i32, String)>)>,
+    ) {
+        let (error, server) = match error {
+            Some((text, server)) => (Some(text), server),
+            None => (None, None),
+        };
         self.emit(
             "summary",
             json!({
@@ -58,6 +68,8 @@ impl JsonEvents {
                 "interrupted": report.map(|r| r.interrupted.clone()).unwrap_or_default(),
                 "ahead": report.map(|r| r.ahead.clone()).unwrap_or_default(),
                 "error": error,
+                "error_code": server.as_ref().map(|s| s.0),
+                "error_code_name": server.as_ref().map(|s| s.1.clone()),
             }),
         );
     }

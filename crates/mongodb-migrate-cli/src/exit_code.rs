@@ -17,7 +17,8 @@ pub const SUCCESS: u8 = 0;
 /// A migration's upgrade or downgrade returned an error or panicked; the failure is recorded.
 pub const MIGRATION_FAILED: u8 = 1;
 /// Bad command line or configuration: unknown option, no database named, unknown migration name,
-/// or transactional migrations to run on a server that cannot run transactions.
+/// transactional migrations to run on a server that cannot run transactions, a connection option
+/// no migration can run with (`w=0`), a failed login, or a user without a role the command needs.
 pub const USAGE: u8 = 2;
 /// The database server could not be reached within `--server-timeout`.
 pub const DATABASE_UNREACHABLE: u8 = 3;
@@ -78,7 +79,12 @@ pub fn of_error(e: &Error) -> u8 {
     if e.is_unreachable() {
         return DATABASE_UNREACHABLE;
     }
-    if e.is_authentication() {
+    // A failed login, and a user without a privilege the runner needs (`Unauthorized`): both
+    // are the account's configuration.
+    if e.is_authentication()
+        || crate::render::server_code(e).is_some_and(|(c, _)| c == crate::render::UNAUTHORIZED)
+            && !matches!(e, Error::MigrationFailed { .. })
+    {
         return USAGE;
     }
     match e {
@@ -146,8 +152,9 @@ pub const HELP_TABLE: &str = "\
 Exit codes:
     0  success (or nothing to do)
     1  a migration failed; the failure is recorded
-    2  usage or configuration error (also: authentication failed; transactions unsupported;
-       a lease under 1s; a state collection that is not migration state)
+    2  usage or configuration error (also: authentication failed; a missing role; a URI option
+       no migration can run with, such as w=0; transactions unsupported; a lease under 1s;
+       a state collection that is not migration state)
     3  database unreachable within --server-timeout
     4  lock not acquired within --lock-timeout, or lease lost (rehearse: the source's lock
        is held, or the scratch database is in use)

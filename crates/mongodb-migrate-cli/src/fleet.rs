@@ -165,6 +165,10 @@ async fn one(command: &Command, ctx: &Ctx<'_>, database: String, json: bool) -> 
         terminal: false,
         cancel: ctx.cancel.clone(),
         hosts: OnceLock::new(),
+        health: OnceLock::new(),
+        database: OnceLock::new(),
+        user: OnceLock::new(),
+        command: ctx.command,
     };
     let prefix = (!json).then(|| format!("[{database}] "));
     let started = Instant::now();
@@ -172,11 +176,12 @@ async fn one(command: &Command, ctx: &Ctx<'_>, database: String, json: bool) -> 
         super::output::with_prefix(prefix, async { super::dispatch_one(command, &child).await })
             .await;
     let duration = started.elapsed();
-    let (code, error) = match result {
-        Ok(code) => (code, None),
+    let (code, error, server_code) = match result {
+        Ok(code) => (code, None, None),
         Err(e) => (
             e.exit_code(),
-            Some(super::shown(&super::error_chain(&e)).into_owned()),
+            Some(super::shown(&child.error_text(&e)).into_owned()),
+            super::render::server_code(&e),
         ),
     };
     if let Some(error) = &error {
@@ -184,6 +189,8 @@ async fn one(command: &Command, ctx: &Ctx<'_>, database: String, json: bool) -> 
             let line = json!({
                 "schema": super::events::SCHEMA, "event": "error", "database": database,
                 "exit_code": code, "error": error,
+                "error_code": server_code.as_ref().map(|c| c.0),
+                "error_code_name": server_code.as_ref().map(|c| c.1.clone()),
             });
             super::line(&line.to_string());
         } else {

@@ -26,6 +26,7 @@ macro_rules! outln {
 mod accept;
 pub mod args;
 mod check;
+mod doctor;
 mod dotenv;
 mod down;
 mod events;
@@ -37,6 +38,7 @@ mod output;
 mod plan;
 mod progress;
 mod rehearse;
+mod render;
 mod signals;
 mod status;
 mod style;
@@ -114,8 +116,16 @@ pub(crate) struct Ctx<'a> {
     pub terminal: bool,
     /// Cancelled by SIGTERM or SIGINT.
     pub cancel: CancelHandle,
+    /// The subcommand's name (`up`, `status`, …).
+    pub command: &'static str,
     /// The hosts of the URI, once connected: an unreachable server is named in the error.
     pub hosts: OnceLock<String>,
+    /// The driver monitor's failures, once connected: they say why a server is unreachable.
+    pub health: OnceLock<mongodb_migrate_core::Health>,
+    /// The database, once connected: an error naming a missing role names it.
+    pub database: OnceLock<String>,
+    /// The URI's user (`name@authSource`), once connected.
+    pub user: OnceLock<Option<String>>,
 }
 
 impl Ctx<'_> {
@@ -127,8 +137,30 @@ impl Ctx<'_> {
             .as_deref()
             .ok_or(mongodb_migrate_core::Error::from(ConfigError::NoUri))?;
         let conn = mongodb_migrate_core::connect(uri, Some("admin"), g.server_timeout).await?;
-        let _ = self.hosts.set(conn.hosts.clone());
+        self.connected(&conn);
         Ok(conn.client)
+    }
+
+    /// Notes what the messages may name about `conn`.
+    fn connected(&self, conn: &mongodb_migrate_core::Connection) {
+        let _ = self.hosts.set(conn.hosts.clone());
+        let _ = self.health.set(conn.health.clone());
+        let _ = self.database.set(conn.db.name().to_owned());
+        let _ = self.user.set(conn.user.clone());
+    }
+
+    /// Connects with the global options, checked as for [`migrator`](Self::migrator).
+    pub async fn connection(&self) -> Result<mongodb_migrate_core::Connection, CliError> {
+        self.check_runner_options()?;
+        let g = self.global;
+        let uri = g
+            .uri
+            .as_deref()
+            .ok_or(mongodb_migrate_core::Error::from(ConfigError::NoUri))?;
+        let conn =
+            mongodb_migrate_core::connect(uri, g.database.as_deref(), g.server_timeout).await?;
+        self.connected(&conn);
+        Ok(conn)
     }
 
     /// Checks the lease, server timeout and state collection options before anything is sent.
@@ -154,18 +186,29 @@ impl Ctx<'_> {
         Ok(())
     }
 
+    /// The message of `e` as shown: in words, with the full chain under `-v`.
+    pub fn error_text(&self, e: &(dyn std::error::Error + 'static)) -> String {
+        let view = render::View {
+            hosts: self.hosts.get().map(String::as_str),
+            timeout: self.global.server_timeout,
+            health: self.health.get(),
+            command: self.command,
+            database: self.database.get().map(String::as_str),
+            user: self.user.get().and_then(|u| u.as_deref()),
+        };
+        render::message(e, &view, self.global.verbose)
+    }
+
     /// Connects and builds the migrator with the global options.
     pub async fn migrator(&self) -> Result<Migrator, CliError> {
-        self.check_runner_options()?;
+        let conn = self.connection().await?;
+        Ok(self.migrator_of(conn))
+    }
+
+    /// The migrator over `conn` with the global options.
+    pub fn migrator_of(&self, conn: mongodb_migrate_core::Connection) -> Migrator {
         let g = self.global;
-        let uri = g
-            .uri
-            .as_deref()
-            .ok_or(mongodb_migrate_core::Error::from(ConfigError::NoUri))?;
-        let conn =
-            mongodb_migrate_core::connect(uri, g.database.as_deref(), g.server_timeout).await?;
-        let _ = self.hosts.set(conn.hosts.clone());
-        Ok(Migrator::new(conn.db, self.app.migrations)
+        Migrator::new(conn.db, self.app.migrations)
             .secrets(conn.secrets)
             .collection(g.collection.clone())
             .lock_timeout(g.lock_timeout)
@@ -174,7 +217,7 @@ impl Ctx<'_> {
                 self.style,
                 self.terminal && !output::in_fleet(),
             )))
-            .cancel_handle(self.cancel.clone()))
+            .cancel_handle(self.cancel.clone())
     }
 }
 
@@ -241,6 +284,10 @@ impl App {
             terminal,
             cancel: CancelHandle::new(),
             hosts: OnceLock::new(),
+            health: OnceLock::new(),
+            database: OnceLock::new(),
+            user: OnceLock::new(),
+            command: cli.command.name(),
         };
         let holds_lock = matches!(
             cli.command,
@@ -289,17 +336,7 @@ impl App {
         match result {
             Ok(code) => ExitCode::from(code),
             Err(e) => {
-                let mut message = error_chain(&e);
-                if let CliError::Migrate(m) = &e {
-                    if m.is_unreachable() {
-                        if let Some(hosts) = ctx.hosts.get() {
-                            message = format!(
-                                "cannot reach the MongoDB server at {hosts} within {:?}: {message}",
-                                cli.global.server_timeout
-                            );
-                        }
-                    }
-                }
+                let message = ctx.error_text(&e);
                 eprintln!(
                     "{} {}",
                     style.error("error:"),
@@ -355,23 +392,6 @@ fn install_panic_hook() {
     }));
 }
 
-/// An error and its causes, `outer: inner: …`, each cause shown once, then what to do next.
-pub(crate) fn error_chain(e: &(dyn std::error::Error + 'static)) -> String {
-    let mut text = e.to_string();
-    let hint = hint::for_error(e);
-    let mut source = e.source();
-    while let Some(s) = source {
-        let part = s.to_string();
-        if !text.contains(&part) {
-            text.push_str(": ");
-            text.push_str(&part);
-        }
-        source = s.source();
-    }
-    text.push_str(&hint.unwrap_or_default());
-    text
-}
-
 async fn dispatch(command: &Command, ctx: &Ctx<'_>) -> Result<u8, CliError> {
     match ctx.global.databases.as_deref() {
         Some(spec) => fleet::run(command, ctx, spec).await,
@@ -393,6 +413,7 @@ pub(crate) async fn dispatch_one(command: &Command, ctx: &Ctx<'_>) -> Result<u8,
         Command::AcceptChanges(a) => accept::run(a, ctx).await,
         Command::Configured(a) => Ok(configured(a)),
         Command::Wait(a) => wait::run(a, ctx).await,
+        Command::Doctor(a) => doctor::run(a, ctx).await,
         Command::Rehearse(a) => rehearse::run(a, ctx).await,
     }
 }

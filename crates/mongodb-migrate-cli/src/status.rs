@@ -64,7 +64,7 @@ pub(crate) async fn run(args: &StatusArgs, ctx: &Ctx<'_>) -> Result<u8, CliError
             unknown: &status.unknown,
             lock: &status.lock,
         })?,
-        Format::Human => super::emit(&render(&status, args.verbose, ctx.style))?,
+        Format::Human => super::emit(&render(&status, ctx.global.verbose, ctx.style))?,
     }
     Ok(exit_code::SUCCESS)
 }

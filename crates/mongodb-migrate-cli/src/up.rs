@@ -28,6 +28,7 @@ pub(crate) async fn run(args: &UpArgs, ctx: &Ctx<'_>) -> Result<u8, CliError> {
     let started = Instant::now();
     let result = migrator.up_with(&options).await;
     finish(
+        ctx,
         result,
         ctx.app.migrations,
         events.as_deref(),
@@ -42,6 +43,7 @@ pub(crate) async fn run(args: &UpArgs, ctx: &Ctx<'_>) -> Result<u8, CliError> {
 /// The end of `up` and `down`: the summary (a line, or a JSON `summary` event), and the way
 /// forward after a failed migration.
 pub(crate) fn finish(
+    ctx: &Ctx<'_>,
     result: Result<Report, Error>,
     migrations: &[mongodb_migrate_core::Migration],
     events: Option<&JsonEvents>,
@@ -59,8 +61,9 @@ pub(crate) fn finish(
         }
         Err(e) => {
             if let Some(events) = events {
-                let message = super::shown(&super::error_chain(&e)).into_owned();
-                events.summary(None, exit_code::of_error(&e), Some(&message));
+                let message = super::shown(&ctx.error_text(&e)).into_owned();
+                let code = super::render::server_code(&e);
+                events.summary(None, exit_code::of_error(&e), Some((&message, code)));
             }
             if matches!(e, Error::MigrationFailed { .. }) {
                 eprintln!("{failure_hint}");

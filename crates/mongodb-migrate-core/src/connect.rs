@@ -1,7 +1,10 @@
 //! Connecting with a bounded wait and messages that never show the password.
 
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use mongodb::event::sdam::SdamEvent;
+use mongodb::event::EventHandler;
 use mongodb::options::ClientOptions;
 use mongodb::{Client, Database};
 
@@ -21,6 +24,43 @@ pub struct Connection {
     pub hosts: String,
     /// The URI's secrets, to hide from every text shown or stored.
     pub secrets: crate::Secrets,
+    /// What the driver's monitor last failed with, for messages about an unreachable server.
+    pub health: Health,
+    /// The URI's hosts, one a string.
+    pub host_list: Vec<String>,
+    /// `retryWrites` as the URI sets it (`None`: the driver's default, on).
+    pub retry_writes: Option<bool>,
+    /// Whether the URI asks for TLS.
+    pub tls: bool,
+    /// The URI's user as `name@authSource`, if it names one.
+    pub user: Option<String>,
+}
+
+/// The last failure of the driver's server monitor (a heartbeat), by host.
+///
+/// When no server can be selected, the driver's error only says that server selection timed
+/// out; the monitor's failure says why (a refused connection, a host that does not resolve, a
+/// TLS handshake), as a typed error.
+#[derive(Debug, Clone, Default)]
+pub struct Health(Arc<Mutex<Option<(String, mongodb::error::Error)>>>);
+
+impl Health {
+    /// The host and the error of the last failed heartbeat, if any failed since the last one
+    /// that succeeded.
+    pub fn last_failure(&self) -> Option<(String, mongodb::error::Error)> {
+        self.0.lock().ok().and_then(|f| f.clone())
+    }
+
+    fn record(&self, event: SdamEvent) {
+        let Ok(mut last) = self.0.lock() else { return };
+        match event {
+            SdamEvent::ServerHeartbeatFailed(e) => {
+                *last = Some((e.server_address.to_string(), e.failure));
+            }
+            SdamEvent::ServerHeartbeatSucceeded(_) => *last = None,
+            _ => {}
+        }
+    }
 }
 
 /// Prepares a client for `uri` that waits at most `server_timeout` for a server to answer.
@@ -51,7 +91,8 @@ pub async fn connect(
     connect_with(uri, database, server_timeout, |_| {}).await
 }
 
-/// [`connect`], with `configure` adjusting the client's options last (an event handler).
+/// [`connect`], with `configure` adjusting the client's options last (the rehearsal's command
+/// monitor).
 pub(crate) async fn connect_with(
     uri: &str,
     database: Option<&str>,
@@ -89,6 +130,20 @@ pub(crate) async fn connect_with(
     if options.app_name.is_none() {
         options.app_name = Some("mongodb-migrate".to_owned());
     }
+    let health = Health::default();
+    let recorder = health.clone();
+    options.sdam_event_handler = Some(EventHandler::callback(move |e| recorder.record(e)));
+    let host_list: Vec<String> = options.hosts.iter().map(ToString::to_string).collect();
+    let retry_writes = options.retry_writes;
+    let tls = matches!(options.tls, Some(mongodb::options::Tls::Enabled(_)));
+    let user = options.credential.as_ref().and_then(|c| {
+        let source = c
+            .source
+            .clone()
+            .or_else(|| options.default_database.clone())
+            .unwrap_or_else(|| "admin".to_owned());
+        c.username.as_ref().map(|u| format!("{u}@{source}"))
+    });
     configure(&mut options);
     let client = Client::with_options(options).map_err(|e| ConfigError::BadUri {
         uri: redacted_uri.clone(),
@@ -103,5 +158,10 @@ pub(crate) async fn connect_with(
         redacted_uri,
         hosts,
         secrets: crate::Secrets::from_uri(uri),
+        health,
+        host_list,
+        retry_writes,
+        tls,
+        user,
     })
 }

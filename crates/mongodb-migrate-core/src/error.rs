@@ -154,6 +154,15 @@ pub enum ConfigError {
     /// The connection string turns retryable writes off, which state writes rely on.
     #[error("the connection string sets retryWrites=false: the migration state is written with retryable writes, so that a failover at a state write cannot turn a completed migration into an interrupted one; remove retryWrites=false")]
     RetryWritesDisabled,
+    /// A connection option with which no migration can run (`w=0`, a `w` above the members):
+    /// refused before the lock is taken.
+    #[error("the connection string sets {option}, with which no migration can run: {reason}. Nothing was written.")]
+    UnusableOption {
+        /// The option as written in a URI.
+        option: String,
+        /// Why, and what to do.
+        reason: String,
+    },
     /// Migrations about to run are transactional, and the server cannot run transactions.
     #[error(
         "{} transactional ({}), but {reason}.\nNothing was run. Run them against a replica set or a mongos, or drop `TRANSACTIONAL` from them.",

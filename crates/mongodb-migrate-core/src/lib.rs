@@ -6,6 +6,9 @@
 //!
 //! - [`Migrator`] runs it (`up`, `down`, `status`) under a [lease lock](lock), recording state
 //!   in a pymongo-migrate-compatible collection plus a details sidecar ([`state`]);
+//! - [`server`] judges, once per run, what the server is and can do (write path, state read,
+//!   transactions, connection options), and [`access`] what each command needs of the user:
+//!   `migrate doctor` reports both;
 //! - [`batch`] holds the helpers for data migrations on large collections;
 //! - [`rehearse`] runs the pending plan on a copy of the real data before it is deployed;
 //! - `testing` (feature `testing`) is the up → down → up round-trip harness.
@@ -37,6 +40,7 @@
 #![warn(missing_docs)]
 #![cfg_attr(not(test), warn(clippy::unwrap_used))]
 
+pub mod access;
 pub mod batch;
 mod cancel;
 mod checkpoint;
@@ -57,6 +61,7 @@ pub mod progress;
 mod redact;
 pub mod rehearse;
 pub mod sanitize;
+pub mod server;
 pub mod state;
 mod status;
 pub mod store;
@@ -66,7 +71,7 @@ pub mod transaction;
 mod verdict;
 
 pub use cancel::CancelHandle;
-pub use connect::{connect, Connection};
+pub use connect::{connect, Connection, Health};
 pub use error::{ConfigError, ConnectionError, Error, LockError, Refusal};
 pub use failing_document::FailingDocument;
 pub use migration::{Allowed, BoxFuture, Migration, MigrationError, MigrationFn, MigrationResult};
@@ -78,6 +83,9 @@ pub use model::{LockHolder, Runner};
 pub use observer::{Event, Observer, Silent};
 pub use plan::DownTarget;
 pub use redact::{dotenv_location_message, redact_text, redact_uri, Secrets};
+pub use server::{
+    judge_options, OptionFinding, OptionsJudgement, ServerInfo, ServerKind, Topology,
+};
 pub use status::{
     ChecksumState, Direction, Failure, MigrationStatus, State, Status, UnknownKind,
     UnknownMigration,

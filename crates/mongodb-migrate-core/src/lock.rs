@@ -85,6 +85,8 @@ pub struct LeaseLock {
     me: Runner,
     ttl: Duration,
     shared: Arc<Shared>,
+    /// Set by [`for_server`](Self::for_server): the store is already shaped for the server.
+    judged: bool,
 }
 
 impl LeaseLock {
@@ -96,7 +98,20 @@ impl LeaseLock {
             me: Runner::current(),
             ttl,
             shared: Arc::default(),
+            judged: false,
         }
+    }
+
+    /// The same lock, its store shaped for `server` (write path, state reads), as judged once
+    /// for the run.
+    pub(crate) fn for_server(
+        mut self,
+        server: &crate::server::ServerInfo,
+        reads: &store::Reads,
+    ) -> Self {
+        self.store = self.store.for_server(server, reads);
+        self.judged = true;
+        self
     }
 
     /// This runner's identity.
@@ -111,6 +126,9 @@ impl LeaseLock {
 
     /// The store, writing by the path the server supports (known once the lock was taken).
     pub(crate) fn store(&self) -> Store {
+        if self.judged {
+            return self.store.clone();
+        }
         let wire = self.shared.wire.load(Ordering::SeqCst);
         self.store
             .clone()

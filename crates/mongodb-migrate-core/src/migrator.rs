@@ -17,6 +17,7 @@ use crate::model::Direction;
 use crate::observer::{Event, Observer, Silent};
 use crate::plan::{self, DownTarget};
 use crate::redact::Secrets;
+use crate::server::ServerInfo;
 use crate::status::{interrupted_message, Failure, Status};
 use crate::store::{Change, Store};
 use crate::transaction;
@@ -144,6 +145,8 @@ pub struct Migrator {
     cancel: CancelHandle,
     ctrl_c: bool,
     secrets: Secrets,
+    /// What the run's stores learnt about the server's `$unionWith`.
+    reads: crate::store::Reads,
 }
 
 impl std::fmt::Debug for Migrator {
@@ -176,6 +179,7 @@ impl Migrator {
             cancel: CancelHandle::new(),
             ctrl_c: false,
             secrets: Secrets::new(),
+            reads: crate::store::Reads::default(),
         }
     }
 
@@ -257,8 +261,36 @@ impl Migrator {
         &self.collection
     }
 
+    /// Whether this migrator reads the state in one aggregation (`$unionWith`); false once
+    /// the server refused the stage, or a run judged that it lacks it (three queries then).
+    pub fn reads_state_in_one_query(&self) -> bool {
+        self.store().reads_with_union()
+    }
+
     fn store(&self) -> Store {
-        Store::new(&self.db, &self.collection)
+        Store::new(&self.db, &self.collection).sharing(&self.reads)
+    }
+
+    /// Asks the server what it is (`hello`, `listCommands`) and, when migration `bodies` are to
+    /// run, judges the client's options against it: an option with which no migration can run
+    /// is refused here, before anything is written ([`ConfigError::UnusableOption`]). Fake runs
+    /// and `accept-changes` write only the runner's own state, with its own concerns.
+    async fn judge_server(&self, bodies: bool) -> Result<ServerInfo, Error> {
+        let server = ServerInfo::probe(&self.db).await.map_err(|source| {
+            crate::store::StoreError::Server {
+                operation: "asking the server what it supports (hello)",
+                source,
+            }
+        })?;
+        let judged = crate::server::judge_options(&self.db, &server);
+        if let Some(refusal) = judged.refusals.into_iter().next().filter(|_| bodies) {
+            return Err(ConfigError::UnusableOption {
+                option: refusal.option,
+                reason: refusal.message,
+            }
+            .into());
+        }
+        Ok(server)
     }
 
     /// Checks the configuration before anything is sent.
@@ -270,6 +302,13 @@ impl Migrator {
             });
         }
         Ok(())
+    }
+
+    /// The records and the lock document as stored, read as [`status`](Self::status) reads
+    /// them (the rehearsal judges in-progress markers and a live lock from them).
+    pub(crate) async fn load_state(&self) -> Result<crate::store::Loaded, Error> {
+        self.validate(false)?;
+        Ok(self.store().load(true).await?)
     }
 
     /// The state of every migration and the lock's holder: one query, whatever the plan's size.
@@ -365,7 +404,7 @@ impl Migrator {
     where
         P: FnOnce(&Status) -> Result<Vec<usize>, Error>,
     {
-        self.with_lock(|lease| async move {
+        self.with_lock(!fake, |lease| async move {
             let (status, carry, interrupted) = self.load_locked(&lease).await?;
             let steps = match plan(&status) {
                 Ok(steps) => steps,
@@ -451,7 +490,7 @@ impl Migrator {
         for name in names {
             plan::position(self.migrations, name)?;
         }
-        self.with_lock(|lease| async move {
+        self.with_lock(false, |lease| async move {
             let (status, mut carry, _interrupted) = self.load_locked(&lease).await?;
             let changed: Vec<&crate::status::MigrationStatus> = status.changed().collect();
             for name in names {
@@ -498,7 +537,7 @@ impl Migrator {
     ) -> Result<(Result<Vec<String>, crate::migration::Caught>, Duration), Error> {
         self.validate(true)?;
         let m = &self.migrations[plan::position(self.migrations, name)?];
-        self.with_lock(|lease| async move {
+        self.with_lock(true, |lease| async move {
             let notes = crate::progress::Notes::default();
             let body = crate::progress::scope(
                 m.name,
@@ -601,8 +640,9 @@ impl Migrator {
     }
 
     /// Acquires the lease, runs `work` with the heartbeat going, and releases the lease
-    /// whatever happened (error, panic-turned-error, cancellation, lost lease).
-    async fn with_lock<'s, F, Fut, T>(&'s self, work: F) -> Result<T, Error>
+    /// whatever happened (error, panic-turned-error, cancellation, lost lease). `bodies`: whether
+    /// migration bodies may run (connection options are judged for them, see `judge_server`).
+    async fn with_lock<'s, F, Fut, T>(&'s self, bodies: bool, work: F) -> Result<T, Error>
     where
         F: FnOnce(LeaseLock) -> Fut,
         Fut: Future<Output = Result<T, Error>> + 's,
@@ -615,9 +655,15 @@ impl Migrator {
                 }
             }))
         });
-        // Before the lock document is written: a wrong `--collection` must write nothing.
-        self.store().probe().await?;
-        let lease = LeaseLock::new(&self.db, &self.collection, self.lease_ttl);
+        // Before the lock document is written: an unusable option or a wrong `--collection`
+        // must write nothing.
+        let server = self.judge_server(bodies).await?;
+        self.store()
+            .for_server(&server, &self.reads)
+            .probe()
+            .await?;
+        let lease = LeaseLock::new(&self.db, &self.collection, self.lease_ttl)
+            .for_server(&server, &self.reads);
         let span = tracing::info_span!(
             target: TRACE_TARGET,
             "migrate.run",

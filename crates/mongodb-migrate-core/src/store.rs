@@ -29,6 +29,7 @@
 //!   each its own command ([`WritePath::Separate`]).
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
@@ -83,10 +84,26 @@ impl WritePath {
     /// runs under the same tests on a server that has `bulkWrite`.
     pub const ENV: &'static str = "MONGO_MIGRATE_STATE_WRITES";
 
-    /// The path for a server whose `hello` reports `max_wire_version` (25 is MongoDB 8.0).
+    /// The state commands this path sends per migration, beside the migration's own: what
+    /// `doctor` reports and `docs/state-format.md` explains.
+    pub fn commands_per_migration(self) -> &'static str {
+        match self {
+            WritePath::Bulk => "own + 1",
+            WritePath::Separate => "own + 4",
+        }
+    }
+
+    /// Whether [`ENV`](Self::ENV) forces the fallback.
+    pub(crate) fn forced_separate() -> bool {
+        std::env::var(Self::ENV).is_ok_and(|v| v.eq_ignore_ascii_case("separate"))
+    }
+
+    /// The path for a server whose `hello` reports `max_wire_version` (25 is MongoDB 8.0), when
+    /// nothing more is known; a run judges the server once and takes
+    /// [`ServerInfo::write_path`](crate::server::ServerInfo::write_path), which also asks
+    /// `listCommands`.
     pub(crate) fn for_server(max_wire_version: Option<i32>) -> Self {
-        let forced = std::env::var(Self::ENV).is_ok_and(|v| v.eq_ignore_ascii_case("separate"));
-        if forced || max_wire_version.unwrap_or(0) < 25 {
+        if Self::forced_separate() || max_wire_version.unwrap_or(0) < 25 {
             WritePath::Separate
         } else {
             WritePath::Bulk
@@ -302,6 +319,15 @@ pub enum StoreError {
         /// The server's message.
         message: String,
     },
+    /// A command about the server itself (`hello`, `listCommands`) failed.
+    #[error("{operation} failed")]
+    Server {
+        /// What was being asked.
+        operation: &'static str,
+        /// The driver's error.
+        #[source]
+        source: mongodb::error::Error,
+    },
     /// The fence found the lease held by someone else (or released): nothing was written.
     #[error("the lease is no longer ours")]
     Lost,
@@ -321,7 +347,7 @@ impl StoreError {
     /// The driver error underneath, if any.
     pub fn driver_error(&self) -> Option<&mongodb::error::Error> {
         match self {
-            StoreError::Database { source, .. } => Some(source),
+            StoreError::Database { source, .. } | StoreError::Server { source, .. } => Some(source),
             _ => None,
         }
     }
@@ -676,6 +702,36 @@ pub struct Store {
     lock: Collection<Document>,
     path: WritePath,
     ids: StateIds,
+    reads: Reads,
+}
+
+/// Whether the server refused `$unionWith` in a state read, shared by the stores of a run.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Reads(Arc<AtomicBool>);
+
+impl Reads {
+    fn refuse(&self) {
+        self.0.store(true, Ordering::Relaxed);
+    }
+}
+
+/// Which collection a group of read documents came from.
+#[derive(Debug, Clone, Copy)]
+enum Tag {
+    State,
+    Details,
+    Lock,
+}
+
+/// Whether a failed state read is the server refusing `$unionWith`: MongoDB's code for an
+/// unknown stage (40324), `CommandNotSupported` (115), or a command error naming the stage.
+fn refuses_union(e: &mongodb::error::Error) -> bool {
+    match e.kind.as_ref() {
+        mongodb::error::ErrorKind::Command(c) => {
+            matches!(c.code, 40324 | 115) || c.message.contains("unionWith")
+        }
+        _ => false,
+    }
 }
 
 /// Majority, journaled: a failover never rolls back what we recorded.
@@ -704,6 +760,7 @@ impl Store {
             lock: db.collection_with_options(&lock_collection(collection), options()),
             path: WritePath::Bulk,
             ids: StateIds::default(),
+            reads: Reads::default(),
         }
     }
 
@@ -720,7 +777,8 @@ impl Store {
 
     /// The whole state by name and, when `with_lock`, the lock document: one aggregation over
     /// the state collection that `$unionWith`s the details and the lock, so reading the state
-    /// costs one query whatever the number of migrations.
+    /// costs one query whatever the number of migrations (three, one per collection, on a
+    /// server without `$unionWith`: see [`reads_with_union`](Self::reads_with_union)).
     ///
     /// Each collection comes back as one document (a `$group` of at most [`MAX_DOCUMENTS`] of
     /// its documents): the server evaluates no predicate per document, and a collection that
@@ -738,7 +796,53 @@ impl Store {
         self.read(false, 1).await.map(|_| ())
     }
 
+    /// Whether this store reads the state in one aggregation (`$unionWith`) rather than three
+    /// queries; it turns false for good once the server refused the stage.
+    pub fn reads_with_union(&self) -> bool {
+        !self.reads.0.load(Ordering::Relaxed)
+    }
+
+    /// The same store shaped for `server` (see [`ServerInfo`](crate::server::ServerInfo)): its
+    /// write path, and three queries for the state where `$unionWith` does not exist. `reads`
+    /// is shared with the other stores of the run, so a refusal learnt by one holds for all.
+    pub(crate) fn for_server(mut self, server: &crate::server::ServerInfo, reads: &Reads) -> Self {
+        self.path = server.write_path();
+        if !server.union_read() {
+            reads.refuse();
+        }
+        self.reads = reads.clone();
+        self
+    }
+
+    /// The same store, sharing what `reads` learnt about the server's `$unionWith`.
+    pub(crate) fn sharing(mut self, reads: &Reads) -> Self {
+        self.reads = reads.clone();
+        self
+    }
+
     async fn read(&self, with_lock: bool, limit: usize) -> Result<Loaded, StoreError> {
+        let groups = if self.reads_with_union() {
+            match self.read_union(limit).await {
+                Ok(groups) => groups,
+                // A server that does not know the stage (Amazon DocumentDB before 8.0.3, Azure
+                // Cosmos DB's RU offering): three queries from now on.
+                Err(StoreError::Database { source, .. }) if refuses_union(&source) => {
+                    self.reads.refuse();
+                    self.read_each(limit).await?
+                }
+                Err(e) => return Err(e),
+            }
+        } else {
+            self.read_each(limit).await?
+        };
+        self.parse(groups, with_lock, limit)
+    }
+
+    /// The three collections in one aggregation, each as one `$group`ed document.
+    async fn read_union(
+        &self,
+        limit: usize,
+    ) -> Result<Vec<(Tag, Vec<RawDocumentBuf>)>, StoreError> {
         let bound = i64::try_from(limit).unwrap_or(i64::MAX);
         let grouped = |tag: &str| {
             // One more than allowed: a collection with more cannot be migration state.
@@ -768,18 +872,70 @@ impl Store {
             .try_collect()
             .await
             .map_err(db_err(self.state.name(), "reading the state"))?;
+        Ok(groups
+            .iter()
+            .map(|group| {
+                let tag = match group.get_str("_id").unwrap_or_default() {
+                    "state" => Tag::State,
+                    "details" => Tag::Details,
+                    _ => Tag::Lock,
+                };
+                let docs = group
+                    .get_array("docs")
+                    .map(|a| {
+                        a.into_iter()
+                            .filter_map(|b| b.ok().and_then(|b| b.as_document()))
+                            .map(RawDocument::to_raw_document_buf)
+                            .collect()
+                    })
+                    .unwrap_or_default();
+                (tag, docs)
+            })
+            .collect())
+    }
+
+    /// The three collections in three queries, for servers without `$unionWith`.
+    async fn read_each(&self, limit: usize) -> Result<Vec<(Tag, Vec<RawDocumentBuf>)>, StoreError> {
+        let take = if limit > 1 {
+            limit.saturating_add(1)
+        } else {
+            1
+        };
+        let take = i64::try_from(take).unwrap_or(i64::MAX);
+        let mut groups = Vec::with_capacity(3);
+        for (tag, coll) in [
+            (Tag::State, &self.state),
+            (Tag::Details, &self.details),
+            (Tag::Lock, &self.lock),
+        ] {
+            let docs: Vec<RawDocumentBuf> = coll
+                .clone_with_type::<RawDocumentBuf>()
+                .find(doc! {})
+                .limit(take)
+                .await
+                .map_err(db_err(coll.name(), "reading the state"))?
+                .try_collect()
+                .await
+                .map_err(db_err(coll.name(), "reading the state"))?;
+            groups.push((tag, docs));
+        }
+        Ok(groups)
+    }
+
+    fn parse(
+        &self,
+        groups: Vec<(Tag, Vec<RawDocumentBuf>)>,
+        with_lock: bool,
+        limit: usize,
+    ) -> Result<Loaded, StoreError> {
         let mut loaded = Loaded::default();
         let mut shared: HashMap<String, Vec<StateDoc>> = HashMap::new();
-        for group in &groups {
-            let tag = group.get_str("_id").unwrap_or_default();
-            let docs: Vec<&RawDocument> = group
-                .get_array("docs")
-                .map(|a| {
-                    a.into_iter()
-                        .filter_map(|b| b.ok().and_then(|b| b.as_document()))
-                        .collect()
-                })
-                .unwrap_or_default();
+        for (tag, docs) in &groups {
+            let tag = match tag {
+                Tag::State => "state",
+                Tag::Details => "details",
+                Tag::Lock => "lock",
+            };
             let (coll, what) = match tag {
                 "state" => (&self.state, WHAT_STATE),
                 "details" => (&self.details, WHAT_DETAILS),
@@ -792,7 +948,7 @@ impl Store {
                     found: format!("more than {limit} documents"),
                 });
             }
-            for d in docs {
+            for d in docs.iter().map(|d| d.as_ref()) {
                 let foreign = || StoreError::Foreign {
                     collection: coll.name().to_owned(),
                     what,
@@ -1356,5 +1512,59 @@ mod tests {
         assert_eq!(ids.filter("0002_b", false), first);
         // Reverting a name without a known document looks it up by name.
         assert_eq!(ids.filter("0003_c", false), doc! { "name": "0003_c" });
+    }
+}
+
+/// Unit tests that need a database live in modules named `db_tests`: `make test-quick` skips them.
+#[cfg(all(test, feature = "testing"))]
+mod db_tests {
+    use super::*;
+
+    /// The fallback for servers without `$unionWith` reads exactly what the aggregation reads.
+    #[tokio::test]
+    async fn three_queries_read_what_one_aggregation_reads() {
+        let t = crate::testing::test_database("store_three_queries").await;
+        let at = bson::DateTime::from_millis(1_700_000_000_000);
+        t.db.collection::<Document>("pymongo_migrate")
+            .insert_many([
+                doc! { "name": "0001_a", "applied": at },
+                doc! { "name": "0002_b", "applied": Bson::Null },
+                doc! { "name": "0002_b", "applied": Bson::Null },
+            ])
+            .await
+            .expect("state");
+        t.db.collection::<Document>("pymongo_migrate_details")
+            .insert_one(doc! { "_id": "0001_a", "checksum": "ab", "tool": TOOL })
+            .await
+            .expect("details");
+        t.db.collection::<Document>("pymongo_migrate_lock")
+            .insert_one(doc! { "_id": LOCK_ID, "owner": Bson::Null, "expires_at": at })
+            .await
+            .expect("lock");
+        let union = Store::new(&t.db, "pymongo_migrate");
+        let reads = Reads::default();
+        reads.refuse();
+        let each = Store::new(&t.db, "pymongo_migrate").sharing(&reads);
+        assert!(union.reads_with_union() && !each.reads_with_union());
+        let (a, b) = (
+            union.load(true).await.expect("one"),
+            each.load(true).await.expect("three"),
+        );
+        assert_eq!(a.records, b.records);
+        assert_eq!(a.duplicates.len(), 1);
+        assert_eq!(a.duplicates.len(), b.duplicates.len());
+        assert!(a.lock.is_some() && b.lock.is_some());
+        // The bounded probe and the foreign-document check hold on both paths.
+        t.db.collection::<Document>("pymongo_migrate_details")
+            .insert_one(doc! { "_id": "u1", "email": "x" })
+            .await
+            .expect("foreign");
+        for store in [&union, &each] {
+            assert!(matches!(
+                store.load(false).await,
+                Err(StoreError::Foreign { .. })
+            ));
+        }
+        t.drop().await.expect("drop");
     }
 }

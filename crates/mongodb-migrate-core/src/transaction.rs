@@ -173,26 +173,7 @@ async fn backoff(attempt: u32) {
 ///
 /// Returns `Err(reason)` naming what is missing.
 pub fn support(hello: &bson::Document) -> Result<(), String> {
-    let replica_set = hello.get_str("setName").is_ok();
-    let mongos = hello.get_str("msg") == Ok("isdbgrid");
-    if !replica_set && !mongos {
-        return Err(
-            "the server is standalone (its hello reply has no setName and it is not a \
-                    mongos); MongoDB runs transactions only on a replica set or a sharded cluster"
-                .to_owned(),
-        );
-    }
-    let sessions = hello
-        .get("logicalSessionTimeoutMinutes")
-        .is_some_and(|v| !matches!(v, bson::Bson::Null));
-    if !sessions {
-        return Err(
-            "the server does not support sessions (its hello reply has no \
-             logicalSessionTimeoutMinutes), and transactions run in a session"
-                .to_owned(),
-        );
-    }
-    Ok(())
+    crate::server::ServerInfo::judge(hello, None, None, &[]).transactions()
 }
 
 /// Asks the server `hello` and judges it with [`support`].

@@ -90,7 +90,7 @@ impl FixtureCrate {
             })
             .collect();
         let name = format!(
-            "fx_{label}_{}_{}",
+            "fx_{label}_p{}_{}",
             std::process::id(),
             COUNTER.fetch_add(1, Ordering::Relaxed)
         );
@@ -200,6 +200,15 @@ mongodb-migrate-build = {{ path = {build:?} }}
     /// When files cannot be written or cargo cannot be started (not when the build fails: that
     /// is reported in [`FixtureBuild::success`]).
     pub fn build(self) -> FixtureBuild {
+        self.written().rebuild()
+    }
+
+    /// Writes the crate under `<workspace>/target/fixture-crates/<name>` without building it,
+    /// to change it before the first [`FixtureBuild::rebuild`].
+    ///
+    /// # Panics
+    /// When files cannot be written.
+    pub fn written(self) -> FixtureBuild {
         let root = workspace_root();
         let dir = root.join("target").join("fixture-crates").join(&self.name);
         if dir.exists() {
@@ -223,14 +232,13 @@ mongodb-migrate-build = {{ path = {build:?} }}
         if lock.is_file() {
             std::fs::copy(&lock, dir.join("Cargo.lock")).expect("copy Cargo.lock");
         }
-        let built = FixtureBuild {
+        FixtureBuild {
             success: false,
             stderr: String::new(),
             binary: None,
             dir,
             name: self.name,
-        };
-        built.rebuild()
+        }
     }
 }
 
@@ -241,6 +249,7 @@ impl FixtureBuild {
     /// When cargo cannot be started.
     pub fn rebuild(&self) -> FixtureBuild {
         let target = target_dir();
+        prune_stale_fixtures(&target);
         let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
         let output = Command::new(cargo)
             .args(["build", "--offline", "--color", "never", "--manifest-path"])
@@ -294,5 +303,88 @@ impl FixtureBuild {
     /// When the file cannot be removed.
     pub fn remove(&self, path: impl AsRef<Path>) {
         std::fs::remove_file(self.dir.join(path)).expect("remove fixture file");
+    }
+}
+
+/// The id of the process that built the fixture artifact or directory `name`
+/// (`fx_<label>_p<pid>_<n>…`).
+fn fixture_pid(name: &str) -> Option<u32> {
+    let rest = name
+        .strip_prefix("lib")
+        .unwrap_or(name)
+        .strip_prefix("fx_")?;
+    let mut parts = rest.split('_');
+    let mut previous: Option<&str> = None;
+    // `p<pid>` followed by the counter: the last such pair (a label cannot end the name).
+    let mut found = None;
+    for part in parts.by_ref() {
+        let counter = part.split(['-', '.']).next().unwrap_or_default();
+        if let Some(pid) = previous.and_then(|p| p.strip_prefix('p')) {
+            if !counter.is_empty() && counter.bytes().all(|b| b.is_ascii_digit()) {
+                if let Ok(pid) = pid.parse() {
+                    found = Some(pid);
+                }
+            }
+        }
+        previous = Some(part);
+    }
+    found
+}
+
+/// Removes the fixture crates and build artifacts of test processes that have exited, once per
+/// process: fixture names carry the building process's id, so every run of the suite would
+/// otherwise add its fixtures' binaries to the target directory for good. Only where `/proc`
+/// tells which processes live (Linux); elsewhere nothing is removed.
+fn prune_stale_fixtures(target: &Path) {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        if !Path::new("/proc/self").exists() {
+            return;
+        }
+        let me = std::process::id();
+        let debug = target.join("debug");
+        let dirs = [
+            target.join("fixture-crates"),
+            debug.clone(),
+            debug.join("deps"),
+            debug.join("build"),
+            debug.join(".fingerprint"),
+            debug.join("incremental"),
+        ];
+        for dir in dirs {
+            let Ok(entries) = std::fs::read_dir(&dir) else {
+                continue;
+            };
+            for entry in entries.flatten() {
+                let name = entry.file_name();
+                let Some(pid) = fixture_pid(&name.to_string_lossy()) else {
+                    continue;
+                };
+                if pid == me || Path::new("/proc").join(pid.to_string()).exists() {
+                    continue;
+                }
+                let path = entry.path();
+                let _ = if path.is_dir() {
+                    std::fs::remove_dir_all(&path)
+                } else {
+                    std::fs::remove_file(&path)
+                };
+            }
+        }
+    });
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn fixture_artifacts_name_their_process() {
+        use super::fixture_pid;
+        assert_eq!(fixture_pid("fx_counter_p4242_0"), Some(4242));
+        assert_eq!(fixture_pid("fx_check_1_file_name_p17_3-0123abcd"), Some(17));
+        assert_eq!(fixture_pid("libfx_a_p9_12-ff.rlib"), Some(9));
+        assert_eq!(fixture_pid("fx_tutorial_p5_0_round_trip"), Some(5));
+        assert_eq!(fixture_pid("fx_tutorial_p5_0_round_trip-77.d"), Some(5));
+        assert_eq!(fixture_pid("mongodb-migrate-core-0123"), None);
+        assert_eq!(fixture_pid("fx_label_without_pid_3"), None);
     }
 }

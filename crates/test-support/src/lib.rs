@@ -23,3 +23,20 @@ pub fn scaffold_command(dir: &std::path::Path) -> std::process::Command {
         .args(["-p", "cargo-mongodb-migrate", "--", "mongodb-migrate"]);
     command
 }
+
+/// Copies the directory `from` into `to` (created), files and subdirectories.
+///
+/// # Panics
+/// When a file cannot be read or written.
+pub fn copy_dir(from: &std::path::Path, to: &std::path::Path) {
+    std::fs::create_dir_all(to).expect("create the copy's directory");
+    for entry in std::fs::read_dir(from).expect("read the directory to copy") {
+        let path = entry.expect("directory entry").path();
+        let dest = to.join(path.file_name().expect("a file name"));
+        if path.is_dir() {
+            copy_dir(&path, &dest);
+        } else {
+            std::fs::copy(&path, dest).expect("copy a file");
+        }
+    }
+}

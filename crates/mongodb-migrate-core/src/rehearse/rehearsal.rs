@@ -278,10 +278,10 @@ impl Rehearsal {
         let source = connect(&self.uri, self.database.as_deref(), self.server_timeout)
             .await
             .map_err(RehearsalError::source)?;
-        scope::check_source(&source.db, &self.collection).await?;
         let migrator = Migrator::new(source.db.clone(), self.migrations)
             .collection(self.collection.clone())
             .secrets(self.secrets());
+        scope::check_source(&migrator).await?;
         let steps = scope::steps(&migrator, &self.scope).await?;
         let specs = scope::list(&source.db).await?;
         let with_state = self.scope != Scope::All;

@@ -9,7 +9,6 @@ use super::sample::Sample;
 use super::scratch::MARKER_COLLECTION;
 use crate::collection_spec::{self, CollectionSpec};
 use crate::state::state_collections;
-use crate::store::Store;
 use crate::{Migration, Migrator, UpOptions};
 
 /// Which migrations a rehearsal runs.
@@ -56,9 +55,10 @@ impl Planned {
 
 /// Refuses a source whose lock is held by a live runner, or which records a migration in
 /// progress (running, or interrupted): its data and state are changing or half-applied.
-pub(crate) async fn check_source(db: &Database, collection: &str) -> Result<(), RehearsalError> {
-    let loaded = Store::new(db, collection)
-        .load(true)
+pub(crate) async fn check_source(migrator: &Migrator) -> Result<(), RehearsalError> {
+    let db = migrator.database();
+    let loaded = migrator
+        .load_state()
         .await
         .map_err(RehearsalError::source)?;
     let mut in_progress: Vec<String> = loaded
