@@ -155,20 +155,12 @@ pub fn chain(
         |i: usize| -> &'static str { Box::leak(format!("{i:04}_{suffix}").into_boxed_str()) };
     let migrations: Vec<mongodb_migrate_core::Migration> = (1..=n)
         .map(|i| mongodb_migrate_core::Migration {
-            name: name(i),
             dependencies: if i == 1 {
                 &[]
             } else {
                 Box::leak(vec![name(i - 1)].into_boxed_slice())
             },
-            description: "",
-            checksum: "c",
-            transactional: false,
-            allowed: &[],
-            irreversible: None,
-            collections: &[],
-            upgrade: step,
-            downgrade: step,
+            ..plain(name(i), step, step)
         })
         .collect();
     Box::leak(migrations.into_boxed_slice())
