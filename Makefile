@@ -5,7 +5,7 @@ SHELL := bash
 CARGO ?= cargo
 MIGRATE := $(CARGO) run --quiet --locked --bin migrate --
 
-.PHONY: help migrate migrate-status migrate-down migration merge-migration test test-quick lint format-check release release-checks deps-dev hooks db-start db-stop db-status bench bench-peers bench-backfill
+.PHONY: help migrate migrate-status migrate-down migration merge-migration test test-quick lint format-check release release-checks deps-dev hooks db-start db-stop db-status bench bench-peers bench-backfill bench-rehearse
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-16s %s\n", $$1, $$2}'
@@ -62,6 +62,10 @@ bench-peers: ## Our runner against pymongo-migrate and migrate-mongo, side by si
 bench-backfill: ## A 200k-document backfill: update_many vs batch::backfill vs a pymongo loop (prints a table)
 	@scripts/dev-db install
 	@CARGO='$(CARGO)' .dev/venv/bin/python bench/backfill.py
+
+bench-rehearse: ## Field Notes' plan rehearsed on 100k stories: copy vs a pymongo copy, rehearse vs up (prints a table)
+	@scripts/dev-db install
+	@CARGO='$(CARGO)' .dev/venv/bin/python bench/rehearse.py
 
 hooks: ## Install the pre-commit hook (git config core.hooksPath .githooks)
 	git config core.hooksPath .githooks

@@ -18,6 +18,7 @@ mod cli_events;
 mod cli_evolve;
 mod cli_fencing;
 mod cli_fleet;
+mod cli_rehearse;
 mod cli_runner;
 mod cli_sanitize;
 mod cli_secrets;

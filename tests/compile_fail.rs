@@ -289,7 +289,7 @@ fn a_runtime_of_another_registry_format_fails_with_one_message() {
         )
         .file(
             "src/main.rs",
-            "mod skewed {\n    pub use mongodb_migrate::*;\n    /// A runtime of a later registry format.\n    pub const REGISTRY_FORMAT: u32 = 2;\n}\ninclude!(concat!(env!(\"OUT_DIR\"), \"/registry.rs\"));\nfn main() {\n    let _ = MIGRATIONS;\n}\n",
+            "mod skewed {\n    pub use mongodb_migrate::*;\n    /// A runtime of a later registry format.\n    pub const REGISTRY_FORMAT: u32 = 3;\n}\ninclude!(concat!(env!(\"OUT_DIR\"), \"/registry.rs\"));\nfn main() {\n    let _ = MIGRATIONS;\n}\n",
         )
         .build();
     assert!(!build.success, "{}", build.stderr);

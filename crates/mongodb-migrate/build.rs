@@ -3,7 +3,7 @@
 
 /// Must equal `mongodb_migrate_core::REGISTRY_FORMAT` (a test checks it): a build script cannot
 /// link the runtime.
-const REGISTRY_FORMAT: u32 = 1;
+const REGISTRY_FORMAT: u32 = 2;
 
 fn main() {
     println!("cargo::metadata=registry_format={REGISTRY_FORMAT}");

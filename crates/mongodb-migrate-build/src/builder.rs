@@ -364,14 +364,16 @@ mod skew_tests {
     #[test]
     fn a_runtime_of_another_registry_format_is_one_clear_error() {
         assert!(check_runtime_format(None, None).is_ok());
-        assert!(check_runtime_format(Some("1"), Some("0.1.0")).is_ok());
-        let err = check_runtime_format(Some("2"), Some("0.3.0")).expect_err("skew");
+        assert!(check_runtime_format(Some("2"), Some("0.2.0")).is_ok());
+        // A runtime from before `collections` (format 1), and one from after this crate.
+        let err = check_runtime_format(Some("1"), Some("0.1.0")).expect_err("skew");
         assert_eq!(
             err.to_string(),
             format!(
-                "version skew: mongodb-migrate 0.3.0 reads registry format 2, but mongodb-migrate-build {} writes format 1; use the same version of both crates",
+                "version skew: mongodb-migrate 0.1.0 reads registry format 1, but mongodb-migrate-build {} writes format 2; use the same version of both crates",
                 env!("CARGO_PKG_VERSION")
             )
         );
+        assert!(check_runtime_format(Some("3"), Some("0.3.0")).is_err());
     }
 }

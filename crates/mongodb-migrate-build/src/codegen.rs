@@ -205,7 +205,9 @@ fn modules(migrations: &[PlannedMigration], rt: &syn::Path) -> TokenStream {
 /// declares the one it reads (`mongodb_migrate::REGISTRY_FORMAT`); the generated code asserts
 /// they are equal, and [`Builder`](crate::Builder) compares them before generating anything
 /// when the runtime publishes its format to build scripts.
-pub const REGISTRY_FORMAT: u32 = 1;
+///
+/// Format 2 added `collections`.
+pub const REGISTRY_FORMAT: u32 = 2;
 
 fn registry(
     migrations: &[PlannedMigration],
@@ -240,6 +242,7 @@ fn registry(
             Some(reason) => quote! { ::std::option::Option::Some(#reason) },
             None => quote! { ::std::option::Option::None },
         };
+        let collections = &migration.collections;
         quote! {
             #rt::Migration {
                 name: #name,
@@ -249,6 +252,7 @@ fn registry(
                 transactional: #transactional,
                 allowed: &[#(#allowed),*],
                 irreversible: #irreversible,
+                collections: &[#(#collections),*],
                 upgrade: #upgrade,
                 downgrade: #downgrade,
             }
@@ -313,6 +317,7 @@ mod tests {
                 },
                 declares_allow: i % 11 == 0,
                 irreversible: (i % 13 == 0).then(|| format!("step {i} loses data")),
+                collections: vec![format!("c{}", i % 4)],
                 path: std::path::PathBuf::from(format!("/abs/migrations/{i:04}_step_{i}.rs")),
                 archived: false,
             })

@@ -22,6 +22,8 @@ pub(crate) struct Checked {
     pub(crate) declares_allow: bool,
     /// The reason in `pub const IRREVERSIBLE: &str = "…";`.
     pub(crate) irreversible: Option<String>,
+    /// The collections its bodies name, as far as the analyzer sees.
+    pub(crate) collections: Vec<String>,
 }
 
 /// Checks `text` (already newline-normalized) as the migration `stem`, in an app that calls the
@@ -34,6 +36,7 @@ pub(crate) fn check_file(file: FileId, stem: &str, text: &str, framework: &Frame
             allowed: Vec::new(),
             declares_allow: false,
             irreversible: None,
+            collections: Vec::new(),
         };
     };
     let items = Items::of(&syntax);
@@ -51,5 +54,6 @@ pub(crate) fn check_file(file: FileId, stem: &str, text: &str, framework: &Frame
         allowed: settled.allowed,
         declares_allow: items.allow.is_some(),
         irreversible: settled.irreversible,
+        collections: analysis.collections,
     }
 }

@@ -32,6 +32,10 @@ pub struct PlannedMigration {
     /// The reason in `pub const IRREVERSIBLE: &str = "…";`: the migration's downgrade cannot
     /// restore what its upgrade changed.
     pub irreversible: Option<String>,
+    /// The collections its `upgrade` and `downgrade` name, as far as the destructive-operation
+    /// analyzer sees (literal names; not what helpers reach), in name order. Outside the
+    /// checksum: it is derived from the code.
+    pub collections: Vec<String>,
     /// The file's absolute path.
     pub path: PathBuf,
     /// Whether it is one of the app's archived migrations (see [`Plan::archive`]): compiled in

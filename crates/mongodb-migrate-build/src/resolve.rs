@@ -346,6 +346,7 @@ pub(crate) fn check(loaded: Loaded) -> Result<Plan, Report> {
             allowed: c.checked.allowed,
             declares_allow: c.checked.declares_allow,
             irreversible: c.checked.irreversible,
+            collections: c.checked.collections,
             path: c.path,
             archived: c.archived,
         })

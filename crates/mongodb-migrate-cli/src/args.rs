@@ -130,6 +130,18 @@ pub enum Command {
     /// reads it), 1 otherwise: for scripts such as `scripts/with-db`.
     #[command(hide = true)]
     Configured(ConfiguredArgs),
+    /// Rehearse the pending migrations on a copy of the database before deploying them.
+    ///
+    /// Copies every collection of the source (or --collections), with its indexes, options,
+    /// validators and the migration state, into a scratch database, and there runs each
+    /// migration through the runner: up, its upgrade once more (must change nothing), down
+    /// (must restore the data exactly), up again (must give the first up's data). Reports the
+    /// time each run takes on this data, what it read and wrote, and the first differences.
+    /// The source is only read; the scratch database is dropped at the end (--keep leaves it).
+    ///
+    /// Exits 0 when every round trip is exact, 15 when one is not, 1 when a migration failed.
+    #[command(after_help = HELP_TABLE)]
+    Rehearse(RehearseArgs),
     /// Exit 0 only when nothing is pending, failed, changed or unknown: a deploy gate.
     ///
     /// Otherwise exits with the code of the worst finding, in this order: 5 failed, 6 changed,
@@ -165,8 +177,98 @@ impl Command {
             Command::Configured(_) => "configured",
             Command::Check(_) => "check",
             Command::Doctor(_) => "doctor",
+            Command::Rehearse(_) => "rehearse",
         }
     }
+}
+
+/// Options of `rehearse`.
+#[derive(Debug, Clone, Args)]
+pub struct RehearseArgs {
+    /// Output: text for people, or one JSON document (schema `mongodb-migrate/rehearse/v1`).
+    #[arg(long, value_enum, default_value_t = Format::Human)]
+    pub format: Format,
+    /// Rehearse only NAME and the pending migrations it depends on, as `up --to NAME` would run
+    /// them.
+    #[arg(long, value_name = "NAME", conflicts_with = "all")]
+    pub to: Option<String>,
+    /// Rehearse the whole plan from an empty state, over a copy of the data (the migration
+    /// state is not copied).
+    #[arg(long)]
+    pub all: bool,
+    /// Copy only these collections, comma-separated [default: every collection of the
+    /// source]. Name every collection the migrations read, also through helpers.
+    #[arg(long, value_name = "A,B", value_delimiter = ',')]
+    pub collections: Option<Vec<String>>,
+    /// The scratch database [default: the source's name, `_rehearsal_` and the UTC time, as in
+    /// `app_rehearsal_20261204T213500Z`]. It must not exist, or be a scratch database an
+    /// earlier rehearsal left.
+    #[arg(long, value_name = "NAME")]
+    pub scratch_db: Option<String>,
+    /// Put the scratch database on another deployment [default: the source's]. Its password
+    /// never appears in any output.
+    #[arg(
+        long,
+        value_name = "URI",
+        env = "MONGO_MIGRATE_SCRATCH_URI",
+        hide_env_values = true
+    )]
+    pub scratch_uri: Option<String>,
+    /// Copy a deterministic sample of each collection: N (the first N documents by _id) or
+    /// P% (about P percent, chosen by a seeded hash of _id). Durations are then projected to
+    /// the full collections.
+    #[arg(long, value_name = "N|P%", value_parser = parse_sample)]
+    pub sample: Option<mongodb_migrate_core::rehearse::Sample>,
+    /// Copy without asking, whatever the size (for scripts).
+    #[arg(short, long)]
+    pub yes: bool,
+    /// Ask before copying more than this: `500MB`, `2GiB`, `0` (always ask).
+    #[arg(long, value_name = "SIZE", default_value = "1GiB", value_parser = parse_size)]
+    pub confirm_above: u64,
+    /// Leave the scratch database for inspection, and print its name.
+    #[arg(long)]
+    pub keep: bool,
+    /// Show document values in the differences [default: their BSON types only].
+    #[arg(long)]
+    pub show_values: bool,
+    /// List the scratch databases rehearsals left behind (killed, or kept), and drop those no
+    /// rehearsal is using; with --scratch-db, only that one.
+    #[arg(long, conflicts_with_all = ["to", "all", "collections", "sample", "keep", "show_values"])]
+    pub cleanup: bool,
+}
+
+fn parse_sample(s: &str) -> Result<mongodb_migrate_core::rehearse::Sample, String> {
+    s.parse()
+        .map_err(|e: mongodb_migrate_core::rehearse::BadSample| e.to_string())
+}
+
+/// Parses `1GiB`, `500MB`, `64KiB`, `0` or a bare number of bytes.
+pub fn parse_size(s: &str) -> Result<u64, String> {
+    let t = s.trim();
+    let split = t
+        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+        .unwrap_or(t.len());
+    let (number, unit) = t.split_at(split);
+    let number: f64 = number
+        .parse()
+        .map_err(|_| format!("`{s}` is not a size like 500MB, 2GiB or 0"))?;
+    let factor: f64 = match unit.trim().to_ascii_lowercase().as_str() {
+        "" | "b" => 1.0,
+        "kb" => 1e3,
+        "mb" => 1e6,
+        "gb" => 1e9,
+        "tb" => 1e12,
+        "kib" => 1024.0,
+        "mib" => 1024.0 * 1024.0,
+        "gib" => 1024.0 * 1024.0 * 1024.0,
+        "tib" => 1024.0_f64.powi(4),
+        _ => {
+            return Err(format!(
+                "`{s}`: unknown unit (B, KB, MB, GB, TB, KiB, MiB, GiB, TiB)"
+            ))
+        }
+    };
+    Ok((number * factor).round() as u64)
 }
 
 /// Options of `wait`.
@@ -335,6 +437,16 @@ mod tests {
     #[test]
     fn the_command_is_consistent() {
         Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn sizes_parse() {
+        assert_eq!(parse_size("1GiB"), Ok(1 << 30));
+        assert_eq!(parse_size("500MB"), Ok(500_000_000));
+        assert_eq!(parse_size("0"), Ok(0));
+        assert_eq!(parse_size("1.5 KiB"), Ok(1536));
+        assert!(parse_size("big").is_err());
+        assert!(parse_size("3 parsecs").is_err());
     }
 
     #[test]

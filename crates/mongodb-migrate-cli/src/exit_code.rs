@@ -9,6 +9,7 @@
 //! assert_eq!(exit_code::of_finding(FindingKind::Pending), exit_code::PENDING);
 //! ```
 
+use mongodb_migrate_core::rehearse::{RehearsalError, Verdict};
 use mongodb_migrate_core::{Error, FindingKind, LockError, Refusal, StoreError};
 
 /// Everything asked for was done (or there was nothing to do).
@@ -47,6 +48,10 @@ pub const WAIT_TIMEOUT: u8 = 13;
 /// Refused: `down` would roll back a migration declared irreversible (`IRREVERSIBLE`); nothing
 /// ran.
 pub const IRREVERSIBLE: u8 = 14;
+/// `rehearse` only: every migration ran on the copy, but a round trip is not exact: a re-run of
+/// an upgrade changed the data, a downgrade did not restore it, or an upgrade again differed
+/// from the first. (A migration that failed on the copy is [`MIGRATION_FAILED`].)
+pub const NOT_EXACT: u8 = 15;
 /// Cancelled by Ctrl-C (SIGINT); the lock was released, the running migration is recorded as
 /// cancelled.
 pub const INTERRUPTED: u8 = 130;
@@ -108,6 +113,40 @@ pub fn of_refusal(r: &Refusal) -> u8 {
     }
 }
 
+/// The exit code of a rehearsal's verdict.
+pub fn of_verdict(verdict: Verdict) -> u8 {
+    match verdict {
+        Verdict::Exact | Verdict::NothingToRehearse => SUCCESS,
+        Verdict::NotExact => NOT_EXACT,
+        Verdict::Failed => MIGRATION_FAILED,
+    }
+}
+
+/// The exit code for an error that stopped a rehearsal before its verdict.
+pub fn of_rehearsal(e: &RehearsalError) -> u8 {
+    if e.is_unreachable() {
+        return DATABASE_UNREACHABLE;
+    }
+    if e.is_authorization() {
+        return USAGE;
+    }
+    match e {
+        RehearsalError::Source(e) | RehearsalError::Scratch(e) => of_error(e),
+        RehearsalError::ScratchIsSource { .. }
+        | RehearsalError::ScratchNotOurs { .. }
+        | RehearsalError::BadScratchName { .. }
+        | RehearsalError::UnknownCollection { .. } => USAGE,
+        RehearsalError::ScratchInUse { .. } | RehearsalError::SourceLocked { .. } => {
+            LOCK_NOT_ACQUIRED
+        }
+        RehearsalError::SourceInProgress { .. } => FAILED_RECORD,
+        RehearsalError::Cancelled { reason } if reason == "SIGTERM" => TERMINATED,
+        RehearsalError::Cancelled { .. } => INTERRUPTED,
+        // A database command, a spill file, or the two sides of a comparison.
+        _ => DATABASE_ERROR,
+    }
+}
+
 /// The table shown at the end of `migrate --help`.
 pub const HELP_TABLE: &str = "\
 Exit codes:
@@ -117,18 +156,23 @@ Exit codes:
        no migration can run with, such as w=0; transactions unsupported; a lease under 1s;
        a state collection that is not migration state)
     3  database unreachable within --server-timeout
-    4  lock not acquired within --lock-timeout, or lease lost
-    5  refused: a failed or interrupted migration is recorded (fix, rebuild, `up --retry`; or `down`)
+    4  lock not acquired within --lock-timeout, or lease lost (rehearse: the source's lock
+       is held, or the scratch database is in use)
+    5  refused: a failed or interrupted migration is recorded (fix, rebuild, `up --retry`; or `down`);
+       rehearse: the source records a migration in progress
     6  refused / check: an applied migration changed since it was applied (--allow-changed);
        also down, for the migrations it would roll back
     7  refused / check: the database has migrations this binary does not know (--allow-unknown)
     8  check: migrations are pending
     9  refused: down would leave an applied or failed dependent without its dependency
-   10  database error while reading or writing state or lock
+   10  database error while reading or writing state or lock (rehearse: while copying,
+       comparing or cleaning up)
    11  refused / check: an applied migration's dependency is not applied (--allow-out-of-order)
    12  check: the database is ahead of this binary (migrations newer than it, extending its plan)
    13  wait: the database did not reach this binary's plan within --timeout
    14  refused: down would roll back a migration declared irreversible
+   15  rehearse: a round trip is not exact (a re-run changed the data, a downgrade did not
+       restore it, or an upgrade again differed); a migration failing there is 1
   130  cancelled by Ctrl-C (SIGINT); recorded as cancelled, lock released
   143  cancelled by SIGTERM; recorded as cancelled, lock released
 ";

@@ -3,6 +3,7 @@
 //! The library's messages say what happened; the remedies name `migrate`'s own flags, so they
 //! are added here, to the message the user sees.
 
+use mongodb_migrate_core::rehearse::RehearsalError;
 use mongodb_migrate_core::{ConfigError, Error, Refusal};
 
 use crate::CliError;
@@ -16,9 +17,37 @@ pub(crate) const SCAFFOLDING_MOVED: &str = "`migrate new` is not part of the dep
 pub(crate) fn for_error(e: &(dyn std::error::Error + 'static)) -> Option<String> {
     let e = match e.downcast_ref::<CliError>() {
         Some(CliError::Migrate(m)) => m.as_ref(),
+        Some(CliError::Rehearse(r)) => return rehearsal(r),
         Some(_) => return None,
         None => e.downcast_ref::<Error>()?,
     };
+    library(e)
+}
+
+/// What to do after a rehearsal stopped before its verdict.
+fn rehearsal(e: &RehearsalError) -> Option<String> {
+    if e.is_authorization() {
+        return Some(
+            ". The rehearsal's user needs `read` on the source database, and `readWrite` and \
+             `dbAdmin` on the scratch database (name it with --scratch-db: roles are granted on \
+             exact names); see docs/rehearse.md#roles"
+                .to_owned(),
+        );
+    }
+    let hint = match e {
+        RehearsalError::Source(e) | RehearsalError::Scratch(e) => return library(e),
+        RehearsalError::ScratchIsSource { .. } | RehearsalError::ScratchNotOurs { .. } => {
+            ". Name another scratch database with --scratch-db."
+        }
+        RehearsalError::ScratchInUse { .. } => {
+            ". Let that rehearsal finish, or name another scratch database with --scratch-db."
+        }
+        _ => return None,
+    };
+    Some(hint.to_owned())
+}
+
+fn library(e: &Error) -> Option<String> {
     let hint = match e {
         Error::Config(ConfigError::NoUri) => ": pass --uri or set MONGO_URI (also read from .env)",
         Error::Config(ConfigError::NoDatabase) => {

@@ -37,6 +37,7 @@ mod hint;
 mod output;
 mod plan;
 mod progress;
+mod rehearse;
 mod render;
 mod signals;
 mod status;
@@ -71,6 +72,9 @@ pub enum CliError {
     /// A library error (boxed: it is large, and errors travel through every `?`).
     #[error(transparent)]
     Migrate(Box<mongodb_migrate_core::Error>),
+    /// A rehearsal stopped before its verdict (boxed, as [`CliError::Migrate`]).
+    #[error(transparent)]
+    Rehearse(Box<mongodb_migrate_core::rehearse::RehearsalError>),
     /// Something else the user must fix (exit code 2).
     #[error("{0}")]
     Usage(String),
@@ -85,11 +89,18 @@ impl From<mongodb_migrate_core::Error> for CliError {
     }
 }
 
+impl From<mongodb_migrate_core::rehearse::RehearsalError> for CliError {
+    fn from(e: mongodb_migrate_core::rehearse::RehearsalError) -> Self {
+        CliError::Rehearse(Box::new(e))
+    }
+}
+
 impl CliError {
     /// The exit code of this error.
     pub fn exit_code(&self) -> u8 {
         match self {
             CliError::Migrate(e) => exit_code::of_error(e),
+            CliError::Rehearse(e) => exit_code::of_rehearsal(e),
             CliError::Usage(_) => exit_code::USAGE,
             CliError::Output(_) => exit_code::DATABASE_ERROR,
         }
@@ -140,6 +151,20 @@ impl Ctx<'_> {
 
     /// Connects with the global options, checked as for [`migrator`](Self::migrator).
     pub async fn connection(&self) -> Result<mongodb_migrate_core::Connection, CliError> {
+        self.check_runner_options()?;
+        let g = self.global;
+        let uri = g
+            .uri
+            .as_deref()
+            .ok_or(mongodb_migrate_core::Error::from(ConfigError::NoUri))?;
+        let conn =
+            mongodb_migrate_core::connect(uri, g.database.as_deref(), g.server_timeout).await?;
+        self.connected(&conn);
+        Ok(conn)
+    }
+
+    /// Checks the lease, server timeout and state collection options before anything is sent.
+    pub fn check_runner_options(&self) -> Result<(), CliError> {
         let g = self.global;
         if g.lease_ttl < mongodb_migrate_core::lock::MIN_LEASE_TTL {
             return Err(
@@ -158,14 +183,7 @@ impl Ctx<'_> {
         }
         mongodb_migrate_core::validate_collection(&g.collection)
             .map_err(mongodb_migrate_core::Error::from)?;
-        let uri = g
-            .uri
-            .as_deref()
-            .ok_or(mongodb_migrate_core::Error::from(ConfigError::NoUri))?;
-        let conn =
-            mongodb_migrate_core::connect(uri, g.database.as_deref(), g.server_timeout).await?;
-        self.connected(&conn);
-        Ok(conn)
+        Ok(())
     }
 
     /// The message of `e` as shown: in words, with the full chain under `-v`.
@@ -237,8 +255,19 @@ impl App {
                 });
             }
         };
+        let mut secrets = mongodb_migrate_core::Secrets::new();
         if let Some(uri) = cli.global.uri.as_deref() {
-            let _ = SECRETS.set(mongodb_migrate_core::Secrets::from_uri(uri));
+            secrets.add_uri(uri);
+        }
+        if let Command::Rehearse(args::RehearseArgs {
+            scratch_uri: Some(uri),
+            ..
+        }) = &cli.command
+        {
+            secrets.add_uri(uri);
+        }
+        if !secrets.is_empty() {
+            let _ = SECRETS.set(secrets);
         }
         install_panic_hook();
         install_tracing();
@@ -262,7 +291,7 @@ impl App {
         };
         let holds_lock = matches!(
             cli.command,
-            Command::Up(_) | Command::Down(_) | Command::AcceptChanges(_)
+            Command::Up(_) | Command::Down(_) | Command::AcceptChanges(_) | Command::Rehearse(_)
         );
         let runtime = if holds_lock {
             // At least two workers, also on a one-core machine: the lease's heartbeat must keep
@@ -385,6 +414,7 @@ pub(crate) async fn dispatch_one(command: &Command, ctx: &Ctx<'_>) -> Result<u8,
         Command::Configured(a) => Ok(configured(a)),
         Command::Wait(a) => wait::run(a, ctx).await,
         Command::Doctor(a) => doctor::run(a, ctx).await,
+        Command::Rehearse(a) => rehearse::run(a, ctx).await,
     }
 }
 

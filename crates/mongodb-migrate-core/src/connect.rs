@@ -88,6 +88,17 @@ pub async fn connect(
     database: Option<&str>,
     server_timeout: Duration,
 ) -> Result<Connection, Error> {
+    connect_with(uri, database, server_timeout, |_| {}).await
+}
+
+/// [`connect`], with `configure` adjusting the client's options last (the rehearsal's command
+/// monitor).
+pub(crate) async fn connect_with(
+    uri: &str,
+    database: Option<&str>,
+    server_timeout: Duration,
+    configure: impl FnOnce(&mut ClientOptions),
+) -> Result<Connection, Error> {
     let redacted_uri = redact_uri(uri);
     // The driver's error is kept as redacted text, not as a `source`: its message can quote
     // the password, and a source would carry it to every caller that prints the chain.
@@ -133,6 +144,7 @@ pub async fn connect(
             .unwrap_or_else(|| "admin".to_owned());
         c.username.as_ref().map(|u| format!("{u}@{source}"))
     });
+    configure(&mut options);
     let client = Client::with_options(options).map_err(|e| ConfigError::BadUri {
         uri: redacted_uri.clone(),
         message: redact_text(&e.to_string(), uri),

@@ -35,6 +35,9 @@ pub enum Error {
         direction: Direction,
         /// The full cause chain (`{:#}`) or the panic message.
         error: String,
+        /// The document the failed write was about, when the server's error names it (a
+        /// validation failure, a duplicate key).
+        document: Option<Box<crate::FailingDocument>>,
     },
     /// The pre-flight `hello` before transactional migrations failed (the command, not the
     /// verdict: an unsupported server is [`ConfigError::TransactionsUnsupported`]).

@@ -49,6 +49,11 @@ pub struct Migration {
     /// `Some(reason)` when the file declares `pub const IRREVERSIBLE: &str = "why";`: its
     /// downgrade cannot restore what its upgrade changed.
     pub irreversible: Option<&'static str>,
+    /// The collections its `upgrade` and `downgrade` name, as far as the build's analyzer sees
+    /// (string literals and the file's string constants; not what helper modules or the
+    /// runtime's markers reach), in name order. `migrate rehearse` shows them as a suggestion
+    /// of what to copy. Not part of the checksum: it is derived from the code.
+    pub collections: &'static [&'static str],
     /// Applies the migration.
     pub upgrade: MigrationFn,
     /// Reverts the migration.
@@ -65,6 +70,7 @@ impl fmt::Debug for Migration {
             .field("transactional", &self.transactional)
             .field("allowed", &self.allowed)
             .field("irreversible", &self.irreversible)
+            .field("collections", &self.collections)
             .finish_non_exhaustive()
     }
 }
@@ -108,6 +114,8 @@ pub(crate) struct Caught {
     pub message: String,
     /// Whether a driver error in the chain says a transaction commit's outcome is unknown.
     pub commit_unknown: bool,
+    /// The document a failed write was about, when the server's error names it.
+    pub document: Option<Box<crate::FailingDocument>>,
 }
 
 /// Runs a migration's body, turning an error into its cause chain (`{:#}`) and a panic into
@@ -125,10 +133,12 @@ where
                 .chain()
                 .filter_map(|c| c.downcast_ref::<mongodb::error::Error>())
                 .any(|c| c.contains_label(mongodb::error::UNKNOWN_TRANSACTION_COMMIT_RESULT)),
+            document: crate::failing_document::of_error(&e).map(Box::new),
         }),
         Err(panic) => Err(Caught {
             message: format!("panicked: {}", panic_message(&*panic)),
             commit_unknown: false,
+            document: None,
         }),
     }
 }

@@ -304,6 +304,13 @@ impl Migrator {
         Ok(())
     }
 
+    /// The records and the lock document as stored, read as [`status`](Self::status) reads
+    /// them (the rehearsal judges in-progress markers and a live lock from them).
+    pub(crate) async fn load_state(&self) -> Result<crate::store::Loaded, Error> {
+        self.validate(false)?;
+        Ok(self.store().load(true).await?)
+    }
+
     /// The state of every migration and the lock's holder: one query, whatever the plan's size.
     pub async fn status(&self) -> Result<Status, Error> {
         self.validate(false)?;
@@ -511,6 +518,61 @@ impl Migrator {
             }
             self.flush(&lease, carry).await?;
             Ok(accepted)
+        })
+        .await
+    }
+
+    /// Runs `name`'s upgrade once more under the lease and records nothing: the rehearsal's
+    /// idempotence run, on data the runner has just migrated, whose record must stay as the
+    /// runner wrote it.
+    ///
+    /// The body runs as in [`up`](Self::up) (fenced by the lease, cancellable, with progress
+    /// and notes), without its stored checkpoints and without a checkpoint scope: a resumed or
+    /// checkpointed backfill would skip, or record, what the check must see done again. The
+    /// outer `Result` is the run's (lock, cancellation); the inner one the body's, with its
+    /// notes, beside how long the body ran.
+    pub(crate) async fn run_unrecorded(
+        &self,
+        name: &str,
+    ) -> Result<(Result<Vec<String>, crate::migration::Caught>, Duration), Error> {
+        self.validate(true)?;
+        let m = &self.migrations[plan::position(self.migrations, name)?];
+        self.with_lock(true, |lease| async move {
+            let notes = crate::progress::Notes::default();
+            let body = crate::progress::scope(
+                m.name,
+                Arc::clone(&self.observer),
+                Arc::clone(&notes),
+                Default::default(),
+                (m.upgrade)(&self.db),
+            );
+            let fenced = Fenced {
+                inner: Box::pin(body),
+                lease: lease.clone(),
+            };
+            let started = Instant::now();
+            let result = tokio::select! {
+                biased;
+                () = self.cancel.cancelled() => return Err(self.cancelled(None)),
+                () = lease.lost_signal() => return Err(lease.lost_error().await.into()),
+                r = crate::migration::run_caught(fenced) => r,
+            };
+            let elapsed = started.elapsed();
+            if lease.is_lost() {
+                return Err(lease.lost_error().await.into());
+            }
+            let result = result
+                .map(|()| {
+                    notes
+                        .lock()
+                        .map(|n| n.iter().map(|t| self.secrets.redact(t)).collect())
+                        .unwrap_or_default()
+                })
+                .map_err(|mut caught| {
+                    caught.message = self.secrets.redact(&caught.message);
+                    caught
+                });
+            Ok((result, elapsed))
         })
         .await
     }
@@ -820,7 +882,11 @@ impl Migrator {
                     carry.push(outcome_change(m, direction, ms, &runner, false, notes));
                     done.push((m.name, elapsed));
                 }
-                Outcome::Failed(error) => {
+                Outcome::Failed(crate::migration::Caught {
+                    message: error,
+                    document,
+                    ..
+                }) => {
                     lease
                         .commit(&[Change::Failed {
                             name: m.name.to_owned(),
@@ -840,6 +906,7 @@ impl Migrator {
                         name: m.name.to_owned(),
                         direction,
                         error,
+                        document,
                     });
                 }
                 Outcome::Cancelled => {
@@ -967,6 +1034,9 @@ impl Migrator {
         }
         let result = result.map_err(|mut caught| {
             caught.message = self.secrets.redact(&caught.message);
+            if let Some(d) = caught.document.as_mut() {
+                d.key = d.key.as_deref().map(|k| self.secrets.redact(k));
+            }
             caught
         });
         match result {
@@ -983,13 +1053,13 @@ impl Migrator {
                         if applied == (direction == Direction::Up) {
                             Outcome::Done
                         } else {
-                            Outcome::Failed(caught.message)
+                            Outcome::Failed(caught)
                         }
                     }
-                    Err(_) => Outcome::Failed(caught.message),
+                    Err(_) => Outcome::Failed(caught),
                 }
             }
-            Err(caught) => Outcome::Failed(caught.message),
+            Err(caught) => Outcome::Failed(caught),
         }
     }
 
@@ -1036,7 +1106,7 @@ impl Migrator {
 /// How a migration's body ended.
 enum Outcome {
     Done,
-    Failed(String),
+    Failed(crate::migration::Caught),
     Cancelled,
     Lost,
 }

@@ -170,6 +170,7 @@ mod tests {
             transactional: false,
             allowed: &[],
             irreversible: None,
+            collections: &[],
             upgrade: noop,
             downgrade: noop,
         }

@@ -60,6 +60,16 @@ pub fn lock_collection(collection: &str) -> String {
     format!("{collection}_lock")
 }
 
+/// The collections a runner whose state collection is `collection` writes (state, details,
+/// lock): never part of the data a comparison looks at.
+pub fn state_collections(collection: &str) -> Vec<String> {
+    vec![
+        collection.to_owned(),
+        details_collection(collection),
+        lock_collection(collection),
+    ]
+}
+
 /// How state writes reach the server.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum WritePath {

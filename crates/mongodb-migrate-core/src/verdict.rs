@@ -166,6 +166,7 @@ mod tests {
             transactional: false,
             allowed: &[],
             irreversible: None,
+            collections: &[],
             upgrade: noop,
             downgrade: noop,
         }
@@ -347,6 +348,7 @@ mod future_tests {
             transactional: false,
             allowed: &[],
             irreversible: None,
+            collections: &[],
             upgrade: noop,
             downgrade: noop,
         },
@@ -358,6 +360,7 @@ mod future_tests {
             transactional: false,
             allowed: &[],
             irreversible: None,
+            collections: &[],
             upgrade: noop,
             downgrade: noop,
         },

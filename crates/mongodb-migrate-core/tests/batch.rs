@@ -104,6 +104,7 @@ static PLAN: [Migration; 1] = [Migration {
     transactional: false,
     allowed: &[],
     irreversible: None,
+    collections: &[],
     upgrade: doubles,
     downgrade: noop,
 }];

@@ -185,6 +185,7 @@ static STEALING: &[Migration] = &[
         transactional: false,
         allowed: &[],
         irreversible: None,
+        collections: &[],
         upgrade: up_steals_the_lock,
         downgrade: common::noop,
     },
@@ -196,6 +197,7 @@ static STEALING: &[Migration] = &[
         transactional: false,
         allowed: &[],
         irreversible: None,
+        collections: &[],
         upgrade: common::noop,
         downgrade: common::noop,
     },
@@ -264,6 +266,7 @@ static SLOW_PLAN: &[Migration] = &[Migration {
     transactional: false,
     allowed: &[],
     irreversible: None,
+    collections: &[],
     upgrade: up_slowly,
     downgrade: common::noop,
 }];

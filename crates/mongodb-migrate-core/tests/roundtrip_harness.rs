@@ -160,6 +160,7 @@ const fn m(
         transactional: false,
         allowed: &[],
         irreversible: None,
+        collections: &[],
         upgrade,
         downgrade,
     }
@@ -391,6 +392,7 @@ static IRREVERSIBLE: &[Migration] = &[Migration {
     transactional: false,
     allowed: &[],
     irreversible: Some("the squashed history cannot be rebuilt"),
+    collections: &[],
     upgrade: irreversible_up,
     downgrade: no_downgrade,
 }];

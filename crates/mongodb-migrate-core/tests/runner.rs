@@ -635,7 +635,7 @@ async fn a_failed_downgrade_is_recorded_like_an_upgrade_failure() {
     let err = m.down().await.expect_err("downgrade fails");
     assert_eq!(common::kind(&err), "migration failed");
     assert!(
-        matches!(&err, Error::MigrationFailed { name, direction: mongodb_migrate_core::Direction::Down, error }
+        matches!(&err, Error::MigrationFailed { name, direction: mongodb_migrate_core::Direction::Down, error, .. }
             if name == "0002_b" && error == "index is still in use"),
         "{err}"
     );

@@ -11,6 +11,7 @@ mod interop;
 mod lock;
 mod lock_round_trips;
 mod out_of_order;
+mod rehearse;
 mod roundtrip_harness;
 mod runner;
 mod status_queries;

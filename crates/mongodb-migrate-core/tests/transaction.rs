@@ -83,6 +83,7 @@ const fn m(
         transactional,
         allowed: &[],
         irreversible: None,
+        collections: &[],
         upgrade,
         downgrade,
     }

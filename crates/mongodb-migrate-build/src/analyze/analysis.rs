@@ -2,6 +2,7 @@
 
 use std::collections::HashSet;
 
+use super::collections::Collections;
 use super::context::Context;
 use super::created::Created;
 use super::irreversible::undeclared_irreversible;
@@ -16,6 +17,9 @@ use crate::finding::Finding;
 pub(crate) struct Analysis {
     /// The destructive operations, before the file's `ALLOW` and `IRREVERSIBLE` answer them.
     pub(crate) findings: Vec<Finding>,
+    /// The collections `upgrade` and `downgrade` name, as far as the syntax shows, in name
+    /// order (see [`Collections`]).
+    pub(crate) collections: Vec<String>,
 }
 
 /// Analyzes a parsed migration file. `transactional` says what the entry points' parameter is
@@ -30,12 +34,18 @@ pub(crate) fn analyze(file: &syn::File, transactional: bool) -> Analysis {
     };
     let walk = |function: Option<&syn::ItemFn>, track_parameter| {
         function.map_or_else(Walked::default, |f| {
-            Walker::run(&cx, f, &entry, track_parameter, Operations::default())
+            let rules = (Operations::default(), Collections::default());
+            Walker::run(&cx, f, &entry, track_parameter, rules)
         })
     };
-    let up = walk(cx.upgrade, false).rule.calls;
+    let (up, mut collections) = {
+        let (operations, collections) = walk(cx.upgrade, false).rule;
+        (operations.calls, collections.names)
+    };
     let down = walk(cx.downgrade, true);
-    let (down_uses_parameter, down) = (down.uses_parameter, down.rule.calls);
+    let down_uses_parameter = down.uses_parameter;
+    let (down, down_collections) = (down.rule.0.calls, down.rule.1.names);
+    collections.extend(down_collections);
     let created = Created::new(&cx, &up);
 
     let mut findings = Vec::new();
@@ -58,7 +68,10 @@ pub(crate) fn analyze(file: &syn::File, transactional: bool) -> Analysis {
     {
         findings.push(finding);
     }
-    Analysis { findings }
+    Analysis {
+        findings,
+        collections: collections.into_iter().collect(),
+    }
 }
 
 /// How many findings a parsed migration file has, before `ALLOW`: the benchmark's measure of

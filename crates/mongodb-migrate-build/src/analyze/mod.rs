@@ -23,14 +23,16 @@
 //! - `walk`: the traversal of a body and of the file's functions it calls, which tells each
 //!   *rule family* ([`walk::Rule`]) of every method call in evaluation order;
 //! - `operations`: the rule family that records the driver operations;
+//! - `collections`: the rule family that records the collections the bodies name, which the
+//!   registry carries for `migrate rehearse` (walked beside `operations`);
 //! - `created`, `judge`, `irreversible`: which operations are findings;
 //! - `analysis`: the entry point, running the walks and the judgments.
 //!
-//! A new rule family (the collections a body names, say) is one more `walk::Rule` walked
-//! beside `operations::Operations` (a pair of rules is a rule), and one more field of
-//! `Analysis`.
+//! A new rule family is one more `walk::Rule` walked beside the others (a pair of rules is a
+//! rule), and one more field of `Analysis`, as `collections` is.
 
 mod analysis;
+mod collections;
 mod context;
 mod created;
 mod irreversible;

@@ -270,3 +270,42 @@ fn every_expression_kind_is_walked() {
         ["drop_collection"]
     );
 }
+
+#[test]
+fn the_collections_the_bodies_name_are_collected_where_the_syntax_shows_them() {
+    let text = r#"
+use mongodb_migrate::prelude::*;
+pub const NAME: &str = "0001_a";
+pub const DEPENDENCIES: &[&str] = &[];
+const PAGES: &str = "pages";
+async fn touch(db: &Database) -> Result<()> {
+    db.collection::<Document>("notes").insert_one(doc! {}).await?;
+    Ok(())
+}
+pub async fn upgrade(db: &Database) -> Result<()> {
+    let stories = db.collection::<Document>("stories");
+    stories
+        .aggregate(vec![
+            doc! { "$lookup": { "from": "users", "localField": "u", "foreignField": "_id", "as": "u" } },
+            doc! { "$out": "report" },
+        ])
+        .await?;
+    db.run_command(doc! { "update": "sections", "updates": [] }).await?;
+    db.collection::<Document>(common::ARCHIVE).find(doc! {}).await?;
+    db.collection::<Document>(&format!("t_{}", 1)).find(doc! {}).await?;
+    touch(db).await
+}
+pub async fn downgrade(db: &Database) -> Result<()> {
+    db.collection::<Document>(PAGES).delete_many(doc! { "x": 1 }).await?;
+    db.run_command(doc! { "aggregate": "stories", "pipeline": [{ "$unionWith": { "coll": "drafts" } }], "cursor": {} }).await?;
+    Ok(())
+}
+"#;
+    let file = syn::parse_file(text).expect("valid Rust");
+    assert_eq!(
+        analyze(&file, false).collections,
+        ["drafts", "notes", "pages", "report", "sections", "stories", "users"],
+        "literals and the file's constants, through helpers of the file; not another module's \
+         constant, nor a computed name"
+    );
+}

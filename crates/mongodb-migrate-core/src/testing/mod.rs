@@ -8,9 +8,8 @@ mod roundtrip;
 mod server;
 mod snapshot;
 
-pub use roundtrip::{
-    round_trip_test, state_collections, AppWrites, Broken, Prepare, RoundTrip, RoundTripFailure,
-};
+pub use crate::state::state_collections;
+pub use roundtrip::{round_trip_test, AppWrites, Broken, Prepare, RoundTrip, RoundTripFailure};
 pub use server::{
     test_database, test_server_uri, use_server_command, TestDatabase, TEST_SERVER_VAR, TEST_URI_VAR,
 };

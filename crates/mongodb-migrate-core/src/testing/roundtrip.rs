@@ -10,17 +10,8 @@ use bson::Document;
 use mongodb::Database;
 
 use super::snapshot::{CollectionSnapshot, DbSnapshot, Difference};
+use crate::state::state_collections;
 use crate::{BoxFuture, Migration, MigrationFn};
-
-/// The collections a runner whose state collection is `collection` writes (state, details,
-/// lock): never part of a snapshot.
-pub fn state_collections(collection: &str) -> Vec<String> {
-    vec![
-        collection.to_owned(),
-        crate::state::details_collection(collection),
-        crate::state::lock_collection(collection),
-    ]
-}
 
 /// Which property a migration broke.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -465,9 +456,7 @@ impl AppWritesRound<'_> {
         }
         // As in a snapshot, an empty collection with only `_id_` is no collection.
         expected.collections.retain(|_, c| {
-            !(c.documents.is_empty()
-                && c.options.is_empty()
-                && c.indexes.keys().all(|name| name == "_id_"))
+            !crate::collection_spec::is_trivial(&c.options, &c.indexes, c.documents.len() as u64)
         });
         expected
     }

@@ -7,6 +7,8 @@ use bson::{Bson, Document};
 use futures::TryStreamExt;
 use mongodb::Database;
 
+use crate::collection_spec;
+
 /// One collection as the harness compares it.
 #[derive(Debug, Clone, PartialEq)]
 pub struct CollectionSnapshot {
@@ -22,9 +24,7 @@ impl CollectionSnapshot {
     /// An empty collection with only the `_id_` index and no options is what MongoDB creates
     /// implicitly on a first write; applications cannot tell it from no collection at all.
     fn is_trivial(&self) -> bool {
-        self.documents.is_empty()
-            && self.options.is_empty()
-            && self.indexes.keys().all(|name| name == "_id_")
+        collection_spec::is_trivial(&self.options, &self.indexes, self.documents.len() as u64)
     }
 }
 
@@ -47,44 +47,28 @@ impl DbSnapshot {
     /// Reads every collection of `db` whose name is not in `exclude` (nor `system.*`).
     pub async fn take(db: &Database, exclude: &[String]) -> mongodb::error::Result<DbSnapshot> {
         let mut collections = BTreeMap::new();
-        let mut specs = db.list_collections().await?;
-        while let Some(spec) = specs.try_next().await? {
-            let name = spec.name.clone();
-            if name.starts_with("system.") || exclude.contains(&name) {
+        for spec in collection_spec::list(db).await? {
+            if exclude.contains(&spec.name) {
                 continue;
             }
-            let options = bson::to_document(&spec.options).unwrap_or_default();
-            let collection = db.collection::<Document>(&name);
-            let mut indexes = BTreeMap::new();
-            let mut cursor = collection.list_indexes().await?;
-            while let Some(index) = cursor.try_next().await? {
-                let mut spec = bson::to_document(&index).unwrap_or_default();
-                if let Some(options) = index.options.as_ref() {
-                    // Flatten the driver's `options` sub-document so names compare plainly.
-                    spec.remove("options");
-                    if let Ok(opts) = bson::to_document(options) {
-                        for (k, v) in opts {
-                            if k != "v" && v != Bson::Null {
-                                spec.insert(k, v);
-                            }
-                        }
-                    }
-                }
-                let name = spec.get_str("name").unwrap_or("<unnamed>").to_owned();
-                indexes.insert(name, spec);
-            }
+            let indexes = collection_spec::indexes(db, &spec.name).await?;
             let mut documents = BTreeMap::new();
-            let mut cursor = collection.find(bson::doc! {}).await?;
-            while let Some(document) = cursor.try_next().await? {
-                documents.insert(id_key(&document), document);
+            if !spec.is_view() {
+                let mut cursor = db
+                    .collection::<Document>(&spec.name)
+                    .find(bson::doc! {})
+                    .await?;
+                while let Some(document) = cursor.try_next().await? {
+                    documents.insert(id_key(&document), document);
+                }
             }
             let snapshot = CollectionSnapshot {
-                options,
+                options: spec.options,
                 indexes,
                 documents,
             };
             if !snapshot.is_trivial() {
-                collections.insert(name, snapshot);
+                collections.insert(spec.name, snapshot);
             }
         }
         Ok(DbSnapshot { collections })

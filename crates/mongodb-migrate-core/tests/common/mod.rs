@@ -77,6 +77,7 @@ macro_rules! migration {
             transactional: false,
             allowed: &[],
             irreversible: None,
+            collections: &[],
             upgrade: $up,
             downgrade: $down,
         }
@@ -121,6 +122,27 @@ pub fn kind(e: &mongodb_migrate_core::Error) -> &'static str {
     }
 }
 
+/// A migration of no dependencies running `upgrade` and `downgrade`, every other field at its
+/// plainest.
+pub fn plain(
+    name: &'static str,
+    upgrade: mongodb_migrate_core::MigrationFn,
+    downgrade: mongodb_migrate_core::MigrationFn,
+) -> mongodb_migrate_core::Migration {
+    mongodb_migrate_core::Migration {
+        name,
+        dependencies: &[],
+        description: "",
+        checksum: "c",
+        transactional: false,
+        allowed: &[],
+        irreversible: None,
+        collections: &[],
+        upgrade,
+        downgrade,
+    }
+}
+
 /// A linear plan of `n` migrations, `0001_<suffix>` … , each depending on the one before and
 /// running `step` both ways.
 #[allow(dead_code)]
@@ -133,19 +155,12 @@ pub fn chain(
         |i: usize| -> &'static str { Box::leak(format!("{i:04}_{suffix}").into_boxed_str()) };
     let migrations: Vec<mongodb_migrate_core::Migration> = (1..=n)
         .map(|i| mongodb_migrate_core::Migration {
-            name: name(i),
             dependencies: if i == 1 {
                 &[]
             } else {
                 Box::leak(vec![name(i - 1)].into_boxed_slice())
             },
-            description: "",
-            checksum: "c",
-            transactional: false,
-            allowed: &[],
-            irreversible: None,
-            upgrade: step,
-            downgrade: step,
+            ..plain(name(i), step, step)
         })
         .collect();
     Box::leak(migrations.into_boxed_slice())
